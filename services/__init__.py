@@ -1,0 +1,1 @@
+"""The four Files manager services; none imports another."""

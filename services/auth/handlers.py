@@ -1,0 +1,35 @@
+"""Thin handlers: parse, call the account rules, respond."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.auth.accounts import Accounts
+from shared.errors import AuthenticationError
+from shared.identity import caller_of
+from shared.jsonbody import read_json_object
+
+ACCOUNTS_KEY = web.AppKey("accounts", Accounts)
+
+
+async def create_user(request: web.Request) -> web.Response:
+    user = await request.app[ACCOUNTS_KEY].sign_up(await read_json_object(request))
+    return web.json_response({"id": user.id, "email": user.email}, status=201)
+
+
+async def connect(request: web.Request) -> web.Response:
+    token = await request.app[ACCOUNTS_KEY].log_in(request.headers.get("Authorization"))
+    return web.json_response({"token": token})
+
+
+async def disconnect(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    if caller.anonymous:
+        raise AuthenticationError()
+    await request.app[ACCOUNTS_KEY].log_out(caller.user_id, request.headers.get("X-Token"))
+    return web.Response(status=204)
+
+
+async def get_me(request: web.Request) -> web.Response:
+    user = await request.app[ACCOUNTS_KEY].me(caller_of(request).user_id)
+    return web.json_response({"id": user.id, "email": user.email})

@@ -1,0 +1,86 @@
+"""Files service: metadata of the `files` collection, the bytes under FOLDER_PATH, `fileQueue` jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from services.files.blobs import BlobStorage
+from services.files.files_store import file_store
+from services.files.handlers import LIBRARY_KEY
+from services.files.library import Library
+from services.files.routes import setup_routes
+from services.files.settings import FilesSettings
+from shared.database import Metadata, open_metadata
+from shared.errors import setup_errors
+from shared.health import setup_health
+from shared.identity import setup_identity
+from shared.jobs import JobQueue, open_job_queue
+
+log = logging.getLogger(__name__)
+
+SETTINGS_KEY = web.AppKey("settings", FilesSettings)
+METADATA_KEY = web.AppKey("metadata", Metadata)
+JOBS_KEY = web.AppKey("jobs", JobQueue)
+
+
+async def metadata_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[METADATA_KEY] = await open_metadata(app[SETTINGS_KEY].engines)
+    yield
+    await app[METADATA_KEY].close()
+
+
+async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[JOBS_KEY] = await open_job_queue(app[SETTINGS_KEY].engines, app[METADATA_KEY])
+    yield
+    await app[JOBS_KEY].close()
+
+
+async def library_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    app[LIBRARY_KEY] = Library(file_store(app[METADATA_KEY]), BlobStorage(settings.folder_path), app[JOBS_KEY])
+    yield
+
+
+async def reconciler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Re-publishes thumbnail jobs of images still pending after a while (a publish lost to an outage)."""
+    settings = app[SETTINGS_KEY]
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(settings.reconcile_interval)
+            try:
+                count = await app[LIBRARY_KEY].republish_stale(settings.reconcile_after)
+                if count:
+                    log.info("re-published %d pending thumbnail job(s)", count)
+            except Exception as exc:  # noqa: BLE001 - try again next round
+                log.warning("thumbnail reconciler round failed: %r", exc)
+
+    task = asyncio.create_task(loop(), name="thumbnail-reconciler")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(settings: FilesSettings | None = None) -> web.Application:
+    settings = settings or FilesSettings.from_env()
+    app = web.Application(client_max_size=settings.max_json_body)
+    app[SETTINGS_KEY] = settings
+    setup_errors(app)
+    setup_identity(app, settings.engines.internal_secret)
+    app.cleanup_ctx.extend([metadata_ctx, jobs_ctx, library_ctx, reconciler_ctx])
+    setup_routes(app)
+
+    async def metadata_ready() -> bool:
+        return await app[METADATA_KEY].ping()
+
+    async def jobs_ready() -> bool:
+        return await app[JOBS_KEY].ping()
+
+    setup_health(app, {"metadata": metadata_ready, "jobs": jobs_ready})
+    return app

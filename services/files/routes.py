@@ -1,0 +1,12 @@
+from aiohttp import web
+
+from services.files import handlers
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/files", handlers.upload_file)
+    app.router.add_get("/files", handlers.list_files)
+    app.router.add_get("/files/{id}", handlers.show_file)
+    app.router.add_put("/files/{id}/publish", handlers.publish_file)
+    app.router.add_put("/files/{id}/unpublish", handlers.unpublish_file)
+    app.router.add_get("/files/{id}/data", handlers.download_file)

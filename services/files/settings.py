@@ -1,0 +1,34 @@
+"""Files service settings, read from the environment once, in the factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.settings import EngineSettings, env_float, env_int, env_str, folder_path
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FilesSettings:
+    engines: EngineSettings
+    host: str
+    port: int
+    folder_path: Path
+    max_json_body: int
+    reconcile_interval: float
+    reconcile_after: float
+
+    @classmethod
+    def from_env(cls) -> FilesSettings:
+        return cls(
+            engines=EngineSettings.from_env(),
+            host=env_str("FILES_HOST", "127.0.0.1"),
+            port=env_int("FILES_PORT", 5002),
+            folder_path=folder_path(),
+            # base64 inside JSON costs ~4/3 of the file and is held in memory: bounded on its own.
+            max_json_body=env_int("MAX_JSON_UPLOAD_MB", 200) * MIB,
+            reconcile_interval=env_float("THUMBNAIL_RECONCILE_INTERVAL", 30.0),
+            reconcile_after=env_float("THUMBNAIL_RECONCILE_AFTER", 60.0),
+        )

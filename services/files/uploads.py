@@ -1,0 +1,84 @@
+"""POST /files validation, in the contract's order: name, type, data, parent; nothing written before all pass."""
+
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from shared.errors import ValidationError
+
+FILE_TYPES = frozenset({"folder", "file", "image"})
+MAX_NAME_LENGTH = 255
+_BASE64_WHITESPACE = re.compile(rb"[\t\n\r ]+")
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    name: str
+    type: str
+    parent_id: int | str
+    is_public: bool
+    data: str | None
+
+
+def _falsy(value: object) -> bool:
+    """JavaScript's falsiness, which the contract's checks are written in."""
+    return (
+        value is None
+        or value is False
+        or value == ""
+        or (isinstance(value, int | float) and not isinstance(value, bool) and value == 0)
+    )
+
+
+def parse_upload(body: dict[str, Any]) -> UploadRequest:
+    name = body.get("name")
+    if _falsy(name):
+        raise ValidationError("Missing name")
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or "\x00" in name or not name.strip():
+        raise ValidationError("Invalid name")
+    file_type = body.get("type")
+    if not isinstance(file_type, str) or file_type not in FILE_TYPES:
+        raise ValidationError("Missing type")
+    data = body.get("data")
+    if file_type != "folder" and _falsy(data):
+        raise ValidationError("Missing data")
+    if file_type != "folder" and not isinstance(data, str):
+        raise ValidationError("Invalid data")
+    parent_id = body.get("parentId", 0)
+    if parent_id is None:
+        parent_id = 0
+    if parent_id not in (0, "0") or isinstance(parent_id, bool):
+        if not isinstance(parent_id, str):
+            raise ValidationError("Parent not found")
+    else:
+        parent_id = 0
+    is_public = body.get("isPublic", False)
+    if is_public is None:
+        is_public = False
+    if not isinstance(is_public, bool):
+        raise ValidationError("Invalid isPublic")
+    return UploadRequest(
+        name=name,
+        type=file_type,
+        parent_id=parent_id,
+        is_public=is_public,
+        data=data if file_type != "folder" else None,
+    )
+
+
+def decode_base64(data: str) -> bytes:
+    """Strict base64 (standard alphabet, correct padding); line breaks and spaces are tolerated."""
+    try:
+        raw = data.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise ValidationError("Invalid data") from exc
+    compact = _BASE64_WHITESPACE.sub(b"", raw)
+    if len(compact) % 4:
+        raise ValidationError("Invalid data")
+    try:
+        return binascii.a2b_base64(compact, strict_mode=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError("Invalid data") from exc

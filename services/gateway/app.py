@@ -1,0 +1,88 @@
+"""Gateway: the only public port. Checks X-Token, signs the caller for upstreams, streams bodies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from services.gateway.authn import TokenResolver
+from services.gateway.directory import directory
+from services.gateway.handlers import (
+    DIRECTORY_KEY,
+    METADATA_KEY,
+    RESOLVER_KEY,
+    TOKENS_KEY,
+    UPSTREAMS_KEY,
+    Upstreams,
+)
+from services.gateway.routes import setup_routes
+from services.gateway.settings import GatewaySettings
+from shared.database import open_metadata
+from shared.errors import setup_errors
+from shared.health import setup_health
+from shared.tokens import open_token_store
+
+SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
+
+
+async def metadata_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[METADATA_KEY] = await open_metadata(app[SETTINGS_KEY].engines)
+    app[DIRECTORY_KEY] = directory(app[METADATA_KEY])
+    yield
+    await app[METADATA_KEY].close()
+
+
+async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[TOKENS_KEY] = await open_token_store(app[SETTINGS_KEY].engines, app[METADATA_KEY])
+    app[RESOLVER_KEY] = TokenResolver(app[TOKENS_KEY], app[DIRECTORY_KEY])
+    yield
+    await app[TOKENS_KEY].close()
+
+
+async def upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    session = aiohttp.ClientSession(
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),  # never carry one caller's cookies to another
+        timeout=aiohttp.ClientTimeout(
+            total=None, sock_connect=settings.upstream_connect_timeout, sock_read=settings.upstream_read_timeout
+        ),
+        connector=aiohttp.TCPConnector(limit=200),
+    )
+    app[UPSTREAMS_KEY] = Upstreams(session, settings.auth_url, settings.files_url, settings.engines.internal_secret)
+    yield
+    await session.close()
+
+
+def create_app(settings: GatewaySettings | None = None) -> web.Application:
+    settings = settings or GatewaySettings.from_env()
+    # Bodies are streamed to upstreams, never read here, so client_max_size does not bound uploads.
+    app = web.Application()
+    app[SETTINGS_KEY] = settings
+    setup_errors(app)
+    app.cleanup_ctx.extend([metadata_ctx, tokens_ctx, upstreams_ctx])
+    setup_routes(app)
+
+    async def upstream_ready(url: str) -> bool:
+        try:
+            async with app[UPSTREAMS_KEY].session.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                return r.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    async def metadata_ready() -> bool:
+        return await app[METADATA_KEY].ping()
+
+    async def tokens_ready() -> bool:
+        return await app[TOKENS_KEY].ping()
+
+    async def auth_ready() -> bool:
+        return await upstream_ready(settings.auth_url)
+
+    async def files_ready() -> bool:
+        return await upstream_ready(settings.files_url)
+
+    setup_health(app, {"metadata": metadata_ready, "tokens": tokens_ready, "auth": auth_ready, "files": files_ready})
+    return app

@@ -1,0 +1,76 @@
+"""The public routes: /status and /stats answered here, everything else proxied with a signed identity."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+
+from services.gateway.authn import TokenResolver
+from services.gateway.directory import Directory
+from services.gateway.proxy import forward
+from shared.database import Metadata
+from shared.errors import AuthenticationError
+from shared.identity import ANONYMOUS
+from shared.tokens import TokenStore
+
+
+@dataclass
+class Upstreams:
+    session: aiohttp.ClientSession
+    auth_url: str
+    files_url: str
+    secret: bytes
+
+
+METADATA_KEY = web.AppKey("metadata", Metadata)
+TOKENS_KEY = web.AppKey("tokens", TokenStore)
+DIRECTORY_KEY = web.AppKey("directory", Directory)
+RESOLVER_KEY = web.AppKey("resolver", TokenResolver)
+UPSTREAMS_KEY = web.AppKey("upstreams", Upstreams)
+
+
+class Access(enum.Enum):
+    PUBLIC = "public"  # no token needed, none looked at
+    OPTIONAL = "optional"  # a valid token identifies the caller; an invalid one counts as anonymous
+    REQUIRED = "required"  # 401 without a valid token
+
+
+async def get_status(request: web.Request) -> web.Response:
+    return web.json_response(
+        {
+            "redis": await request.app[TOKENS_KEY].ping(),
+            "db": await request.app[METADATA_KEY].ping(),
+        }
+    )
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    directory = request.app[DIRECTORY_KEY]
+    return web.json_response({"users": await directory.count_users(), "files": await directory.count_files()})
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def proxy_to(
+    service: str, access: Access, public_methods: frozenset[str] = frozenset(), keep_token: bool = False
+) -> Handler:
+    """A handler that authenticates per `access` and forwards to `service` ("auth" or "files")."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        mode = Access.PUBLIC if request.method in public_methods else access
+        user_id = ANONYMOUS
+        if mode is not Access.PUBLIC:
+            resolved = await request.app[RESOLVER_KEY].resolve(request.headers.get("X-Token"))
+            if resolved is None and mode is Access.REQUIRED:
+                raise AuthenticationError()
+            user_id = resolved or ANONYMOUS
+        upstreams = request.app[UPSTREAMS_KEY]
+        base = upstreams.auth_url if service == "auth" else upstreams.files_url
+        return await forward(request, upstreams.session, base, upstreams.secret, user_id, keep_token)
+
+    return handler

@@ -1,0 +1,107 @@
+"""Streaming reverse proxy to the internal services: bodies flow chunk by chunk in both directions."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+from yarl import URL
+
+from shared.errors import UnavailableError
+from shared.identity import is_identity_header, sign
+
+log = logging.getLogger(__name__)
+
+CHUNK = 256 * 1024
+# RFC 9110 §7.6.1 hop-by-hop headers, plus Host (set for the upstream) and Content-Length (recomputed).
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "host",
+    }
+)
+NO_BODY_STATUSES = frozenset({204, 304})
+
+
+def _connection_listed(headers: CIMultiDict[str] | object) -> set[str]:
+    listed: set[str] = set()
+    for value in getattr(headers, "getall")("Connection", []):  # noqa: B009 - multidict API
+        listed.update(part.strip().lower() for part in value.split(",") if part.strip())
+    return listed
+
+
+def upstream_request_headers(request: web.Request, keep_token: bool) -> CIMultiDict[str]:
+    dropped = HOP_BY_HOP | _connection_listed(request.headers)
+    headers: CIMultiDict[str] = CIMultiDict()
+    for name, value in request.headers.items():
+        lower = name.lower()
+        if lower in dropped or is_identity_header(name) or (lower == "x-token" and not keep_token):
+            continue
+        headers.add(name, value)
+    headers["X-Forwarded-For"] = request.remote or ""
+    headers["X-Forwarded-Proto"] = request.scheme
+    return headers
+
+
+def downstream_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
+    dropped = HOP_BY_HOP | {"content-length", "date", "server"} | _connection_listed(upstream.headers)
+    headers: CIMultiDict[str] = CIMultiDict()
+    for name, value in upstream.headers.items():
+        if name.lower() not in dropped:
+            headers.add(name, value)
+    return headers
+
+
+async def forward(
+    request: web.Request,
+    session: aiohttp.ClientSession,
+    base_url: str,
+    secret: bytes,
+    user_id: str,
+    keep_token: bool = False,
+) -> web.StreamResponse:
+    headers = upstream_request_headers(request, keep_token)
+    headers.update(sign(secret, user_id, request.method, request.raw_path))
+    url = URL(base_url + request.raw_path, encoded=True)
+    data = request.content if request.body_exists else None
+    response: web.StreamResponse | None = None
+    try:
+        async with session.request(
+            request.method,
+            url,
+            headers=headers,
+            data=data,
+            allow_redirects=False,
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+        ) as upstream:
+            response = web.StreamResponse(
+                status=upstream.status, reason=upstream.reason, headers=downstream_headers(upstream)
+            )
+            no_body = request.method == "HEAD" or upstream.status in NO_BODY_STATUSES
+            if (
+                upstream.content_length is not None
+                and "chunked" not in upstream.headers.get("Transfer-Encoding", "").lower()
+            ):
+                response.content_length = upstream.content_length
+            await response.prepare(request)
+            if not no_body:
+                async for chunk in upstream.content.iter_chunked(CHUNK):
+                    await response.write(chunk)
+            await response.write_eof()
+            return response
+    except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+        if response is not None and response.prepared:
+            log.warning("upstream %s broke off mid-response: %r", base_url, exc)
+            raise
+        log.warning("upstream %s unavailable: %r", base_url, exc)
+        raise UnavailableError() from exc

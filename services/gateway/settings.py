@@ -1,0 +1,30 @@
+"""Gateway settings, read from the environment once, in the factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.settings import EngineSettings, env_float, env_int, env_str
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    engines: EngineSettings
+    host: str
+    port: int
+    auth_url: str
+    files_url: str
+    upstream_connect_timeout: float
+    upstream_read_timeout: float
+
+    @classmethod
+    def from_env(cls) -> GatewaySettings:
+        return cls(
+            engines=EngineSettings.from_env(),
+            host=env_str("HOST", "0.0.0.0"),
+            port=env_int("PORT", 5000),
+            auth_url=env_str("AUTH_URL", f"http://127.0.0.1:{env_int('AUTH_PORT', 5001)}").rstrip("/"),
+            files_url=env_str("FILES_URL", f"http://127.0.0.1:{env_int('FILES_PORT', 5002)}").rstrip("/"),
+            upstream_connect_timeout=env_float("UPSTREAM_CONNECT_TIMEOUT", 5.0),
+            upstream_read_timeout=env_float("UPSTREAM_READ_TIMEOUT", 300.0),
+        )

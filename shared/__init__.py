@@ -1,0 +1,1 @@
+"""Code shared by the Files manager services: engines, signed identity, errors, health."""

@@ -1,0 +1,119 @@
+"""Domain errors (no HTTP in them) and the one middleware that turns them into JSON responses."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """Base of the errors a client can cause or see; `message` goes out verbatim."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(DomainError):
+    """The request is malformed or breaks a rule: nothing was changed."""
+
+
+class AuthenticationError(DomainError):
+    def __init__(self, message: str = "Unauthorized") -> None:
+        super().__init__(message)
+
+
+class NotFoundError(DomainError):
+    def __init__(self, message: str = "Not found") -> None:
+        super().__init__(message)
+
+
+class PayloadTooLargeError(DomainError):
+    def __init__(self, message: str = "Payload too large") -> None:
+        super().__init__(message)
+
+
+class UnavailableError(DomainError):
+    """A dependency (database, token store, broker, upstream) does not answer."""
+
+    def __init__(self, message: str = "Service unavailable") -> None:
+        super().__init__(message)
+
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    ValidationError: 400,
+    AuthenticationError: 401,
+    NotFoundError: 404,
+    PayloadTooLargeError: 413,
+    UnavailableError: 503,
+}
+
+
+def status_for(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+def _engine_outage_types() -> tuple[type[BaseException], ...]:
+    """Driver exceptions that mean an engine is down, not that the client erred."""
+    import aio_pika.exceptions
+    import pymongo.errors
+    import redis.exceptions
+
+    return (
+        pymongo.errors.ConnectionFailure,
+        pymongo.errors.ServerSelectionTimeoutError,
+        pymongo.errors.NetworkTimeout,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        aio_pika.exceptions.AMQPConnectionError,
+        sqlite3.OperationalError,
+        ConnectionError,
+        TimeoutError,
+    )
+
+
+def json_error(status: int, message: str, **kwargs: object) -> web.Response:
+    return web.json_response({"error": message}, status=status, **kwargs)  # type: ignore[arg-type]
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def setup_errors(app: web.Application) -> None:
+    """Map domain errors, engine outages and aiohttp's own HTTP errors to `{"error": ...}` bodies."""
+    outages = _engine_outage_types()
+
+    @web.middleware
+    async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except DomainError as exc:
+            return json_error(status_for(exc), exc.message)
+        except web.HTTPException as exc:
+            if exc.status < 400 or exc.content_type == "application/json":
+                raise
+            message = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}.get(
+                exc.status, exc.reason
+            )
+            return json_error(exc.status, message, headers=_allowed(exc))
+        except outages as exc:
+            log.warning("dependency unavailable on %s %s: %r", request.method, request.path, exc)
+            return json_error(503, "Service unavailable", headers={"Retry-After": "1"})
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return json_error(500, "Internal server error")
+
+    app.middlewares.append(error_middleware)
+
+
+def _allowed(exc: web.HTTPException) -> dict[str, str]:
+    allow = exc.headers.get("Allow")
+    return {"Allow": allow} if allow else {}

@@ -1,0 +1,302 @@
+"""Job queues `fileQueue` and `userQueue`: RabbitMQ in production, a table of the SQLite file when embedded.
+
+Delivery is at least once. A handler that raises `JobRejected` fails that job for good (the contract's
+`Missing fileId`, `File not found`, an undecodable image); any other exception is retried with backoff,
+and after the last attempt the job goes to the dead-letter queue `<queue>.dead`. Neither ever stops
+the consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aio_pika
+import aiosqlite
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+
+from shared.database import Metadata, open_sqlite
+from shared.settings import EngineSettings
+
+log = logging.getLogger(__name__)
+
+FILE_QUEUE = "fileQueue"
+USER_QUEUE = "userQueue"
+
+JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class JobRejected(Exception):
+    """The job can never succeed; it fails without retries."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1))))
+
+
+class JobQueue(Protocol):
+    async def publish(self, queue: str, payload: dict[str, Any]) -> None: ...
+    async def consume(self, queue: str, handler: JobHandler) -> None: ...
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...
+
+
+def _decode(body: bytes | str) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise JobRejected("Malformed job payload") from exc
+    if not isinstance(payload, dict):
+        raise JobRejected("Malformed job payload")
+    return payload
+
+
+class RabbitJobQueue:
+    """aio-pika robust connection; durable queues, persistent messages, publisher confirms, a DLQ."""
+
+    def __init__(self, url: str, prefetch: int = 2, policy: RetryPolicy | None = None) -> None:
+        self._url = url
+        self._prefetch = prefetch
+        self._policy = policy or RetryPolicy()
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractRobustChannel | None = None
+        self._declared: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    async def _ensure_channel(self) -> aio_pika.abc.AbstractRobustChannel:
+        async with self._lock:
+            if self._channel is None or self._connection is None or self._connection.is_closed:
+                self._connection = await aio_pika.connect_robust(
+                    self._url, timeout=5, client_properties={"connection_name": "files-manager"}
+                )
+                self._channel = await self._connection.channel(publisher_confirms=True)  # type: ignore[assignment]
+                await self._channel.set_qos(prefetch_count=self._prefetch)
+                self._declared.clear()
+            assert self._channel is not None
+            return self._channel
+
+    async def _declare(self, channel: aio_pika.abc.AbstractChannel, queue: str) -> aio_pika.abc.AbstractQueue:
+        main = await channel.declare_queue(
+            queue, durable=True, arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{queue}.dead"}
+        )
+        if queue not in self._declared:
+            await channel.declare_queue(f"{queue}.dead", durable=True)
+            await channel.declare_queue(
+                f"{queue}.retry",
+                durable=True,
+                arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue},
+            )
+            self._declared.add(queue)
+        return main
+
+    async def publish(self, queue: str, payload: dict[str, Any]) -> None:
+        channel = await self._ensure_channel()
+        await self._declare(channel, queue)
+        await self._send(channel, queue, json.dumps(payload).encode(), {"x-attempts": 0})
+
+    async def _send(
+        self,
+        channel: aio_pika.abc.AbstractChannel,
+        routing_key: str,
+        body: bytes,
+        headers: dict[str, Any],
+        expiration: float | None = None,
+    ) -> None:
+        message = aio_pika.Message(
+            body=body,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=uuid.uuid4().hex,
+            headers=headers,
+            expiration=expiration,
+        )
+        await channel.default_exchange.publish(message, routing_key=routing_key, mandatory=True, timeout=10)
+
+    async def consume(self, queue: str, handler: JobHandler) -> None:
+        delay = 0.5
+        while True:
+            try:
+                channel = await self._ensure_channel()
+                declared = await self._declare(channel, queue)
+                break
+            except Exception as exc:  # noqa: BLE001 - keep trying until the broker is reachable
+                log.warning("broker not reachable for %s (%r); retrying in %.1fs", queue, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await self._handle(channel, queue, message, handler)
+
+        await declared.consume(on_message)
+        log.info("consuming %s from RabbitMQ", queue)
+        await asyncio.Future()  # the robust connection restores the consumer after reconnects
+
+    async def _handle(
+        self, channel: aio_pika.abc.AbstractChannel, queue: str, message: AbstractIncomingMessage, handler: JobHandler
+    ) -> None:
+        headers = dict(message.headers or {})
+        attempt = int(headers.get("x-attempts", 0) or 0) + 1  # type: ignore[call-overload]
+        try:
+            await handler(_decode(message.body))
+        except JobRejected as exc:
+            log.warning("job on %s failed: %s", queue, exc)
+            await self._send(
+                channel,
+                f"{queue}.dead",
+                message.body,
+                {**headers, "x-attempts": attempt, "x-error": str(exc), "x-reason": "rejected"},
+            )
+        except Exception as exc:  # noqa: BLE001 - a job's failure never stops the consumer
+            if attempt >= self._policy.max_attempts:
+                log.error("job on %s dead after %d attempts: %r", queue, attempt, exc)
+                await self._send(
+                    channel,
+                    f"{queue}.dead",
+                    message.body,
+                    {**headers, "x-attempts": attempt, "x-error": repr(exc), "x-reason": "exhausted"},
+                )
+            else:
+                wait = self._policy.delay(attempt)
+                log.warning("job on %s failed (attempt %d), retry in %.1fs: %r", queue, attempt, wait, exc)
+                await self._send(
+                    channel, f"{queue}.retry", message.body, {**headers, "x-attempts": attempt}, expiration=wait
+                )
+        await message.ack()
+
+    async def ping(self) -> bool:
+        try:
+            await self._ensure_channel()
+            return self._connection is not None and not self._connection.is_closed
+        except Exception:  # noqa: BLE001
+            return False
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+
+class SqliteJobQueue:
+    """Rows in the `jobs` table; a claimed job is leased, so a consumer that dies loses nothing."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        owns_connection: bool = False,
+        *,
+        policy: RetryPolicy | None = None,
+        poll_interval: float = 0.2,
+        lease_seconds: float = 120.0,
+        concurrency: int = 2,
+    ) -> None:
+        self._conn = conn
+        self._owns_connection = owns_connection
+        self._policy = policy or RetryPolicy()
+        self._poll = poll_interval
+        self._lease = lease_seconds
+        self._concurrency = concurrency
+
+    async def publish(self, queue: str, payload: dict[str, Any]) -> None:
+        now = time.time()
+        await self._conn.execute(
+            "INSERT INTO jobs (queue, payload, visible_at, created_at) VALUES (?, ?, ?, ?)",
+            (queue, json.dumps(payload), now, now),
+        )
+
+    async def _claim(self, queue: str) -> tuple[int, str, int] | None:
+        now = time.time()
+        async with self._conn.execute(
+            "UPDATE jobs SET attempts = attempts + 1, visible_at = ? WHERE id = ("
+            " SELECT id FROM jobs WHERE queue = ? AND state = 'ready' AND visible_at <= ? ORDER BY id LIMIT 1"
+            ") RETURNING id, payload, attempts",
+            (now + self._lease, queue, now),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (int(row[0]), str(row[1]), int(row[2])) if row is not None else None
+
+    async def consume(self, queue: str, handler: JobHandler) -> None:
+        log.info("consuming %s from the SQLite file", queue)
+        async with asyncio.TaskGroup() as group:
+            for _ in range(self._concurrency):
+                group.create_task(self._work(queue, handler))
+
+    async def _work(self, queue: str, handler: JobHandler) -> None:
+        while True:
+            try:
+                claimed = await self._claim(queue)
+            except Exception as exc:  # noqa: BLE001 - a locked or unavailable file: try again shortly
+                log.warning("could not claim a job on %s: %r", queue, exc)
+                claimed = None
+            if claimed is None:
+                await asyncio.sleep(self._poll)
+                continue
+            job_id, body, attempt = claimed
+            await self._run(queue, job_id, body, attempt, handler)
+
+    async def _run(self, queue: str, job_id: int, body: str, attempt: int, handler: JobHandler) -> None:
+        try:
+            await handler(_decode(body))
+        except JobRejected as exc:
+            log.warning("job %d on %s failed: %s", job_id, queue, exc)
+            await self._conn.execute(
+                "UPDATE jobs SET state = 'failed', last_error = ? WHERE id = ?", (str(exc), job_id)
+            )
+        except Exception as exc:  # noqa: BLE001 - a job's failure never stops the consumer
+            if attempt >= self._policy.max_attempts:
+                log.error("job %d on %s dead after %d attempts: %r", job_id, queue, attempt, exc)
+                await self._conn.execute(
+                    "UPDATE jobs SET state = 'dead', last_error = ? WHERE id = ?", (repr(exc), job_id)
+                )
+            else:
+                wait = self._policy.delay(attempt)
+                log.warning("job %d on %s failed (attempt %d), retry in %.1fs: %r", job_id, queue, attempt, wait, exc)
+                await self._conn.execute(
+                    "UPDATE jobs SET visible_at = ?, last_error = ? WHERE id = ?",
+                    (time.time() + wait, repr(exc), job_id),
+                )
+        else:
+            await self._conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    async def ping(self) -> bool:
+        try:
+            await self._conn.execute("SELECT 1")
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    async def close(self) -> None:
+        if self._owns_connection:
+            await self._conn.close()
+
+
+async def open_job_queue(
+    settings: EngineSettings, metadata: Metadata | None = None, policy: RetryPolicy | None = None
+) -> JobQueue:
+    if settings.amqp_url:
+        return RabbitJobQueue(settings.amqp_url, policy=policy)
+    if metadata is not None and metadata.sqlite is not None:
+        return SqliteJobQueue(metadata.sqlite, policy=policy)
+    return SqliteJobQueue(await open_sqlite(settings.sqlite_path), owns_connection=True, policy=policy)
+
+
+async def run_consumer(queue: JobQueue, name: str, handler: JobHandler) -> asyncio.Task[None]:
+    """Start a consumer task; the caller cancels it on shutdown."""
+    return asyncio.create_task(queue.consume(name, handler), name=f"consume-{name}")
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

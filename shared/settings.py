@@ -1,0 +1,95 @@
+"""Environment parsing and engine selection, read once in each service's factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def env_str(name: str, default: str) -> str:
+    """An environment value, with the default also used when the variable is set but empty."""
+    value = os.environ.get(name, "")
+    return value if value.strip() else default
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Which engine serves each storage concern; an unset variable selects the embedded SQLite file."""
+
+    data_dir: Path
+    mongo_url: str | None
+    mongo_database: str
+    redis_url: str | None
+    amqp_url: str | None
+    internal_secret: bytes
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "files_manager.sqlite3"
+
+    @classmethod
+    def from_env(cls) -> EngineSettings:
+        data_dir = Path(env_str("DATA_DIR", "./data")).resolve()
+        mongo_database = env_str("DB_DATABASE", "files_manager")
+        mongo_url: str | None = os.environ.get("MONGO_URL") or None
+        if mongo_url is None and any(os.environ.get(v) for v in ("DB_HOST", "DB_PORT", "DB_DATABASE")):
+            mongo_url = f"mongodb://{env_str('DB_HOST', 'localhost')}:{env_int('DB_PORT', 27017)}"
+        redis_url: str | None = os.environ.get("REDIS_URL") or None
+        if redis_url is None and any(os.environ.get(v) for v in ("REDIS_HOST", "REDIS_PORT")):
+            redis_url = f"redis://{env_str('REDIS_HOST', '127.0.0.1')}:{env_int('REDIS_PORT', 6379)}/0"
+        amqp_url: str | None = os.environ.get("AMQP_URL") or None
+        return cls(
+            data_dir=data_dir,
+            mongo_url=mongo_url,
+            mongo_database=mongo_database,
+            redis_url=redis_url,
+            amqp_url=amqp_url,
+            internal_secret=_internal_secret(data_dir),
+        )
+
+
+def _internal_secret(data_dir: Path) -> bytes:
+    """INTERNAL_SECRET, or a random one kept in DATA_DIR so that processes of one machine agree on it."""
+    configured = os.environ.get("INTERNAL_SECRET", "")
+    if configured:
+        if len(configured) < 32:
+            raise ValueError("INTERNAL_SECRET must be at least 32 characters")
+        return configured.encode()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "internal.secret"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path.read_bytes().strip()
+
+
+def folder_path() -> Path:
+    """FOLDER_PATH resolved to an absolute path (stored localPath values must be absolute)."""
+    return Path(env_str("FOLDER_PATH", "/tmp/files_manager")).resolve()  # noqa: S108 - the contract's default

@@ -1,0 +1,103 @@
+"""Token store: Redis keys `auth_<token>` in production, a table of the SQLite file when embedded."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+import aiosqlite
+import redis.asyncio as aioredis
+
+from shared.database import Metadata, open_sqlite
+from shared.settings import EngineSettings
+
+log = logging.getLogger(__name__)
+
+TOKEN_TTL_SECONDS = 86400
+
+
+def token_key(token: str) -> str:
+    return f"auth_{token}"
+
+
+class TokenStore(Protocol):
+    async def get(self, token: str) -> str | None: ...
+    async def set(self, token: str, user_id: str, ttl: int = TOKEN_TTL_SECONDS) -> None: ...
+    async def delete(self, token: str) -> None: ...
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...
+
+
+class RedisTokenStore:
+    def __init__(self, url: str) -> None:
+        self._redis = aioredis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30
+        )
+
+    async def get(self, token: str) -> str | None:
+        value = await self._redis.get(token_key(token))
+        return value if isinstance(value, str) else None
+
+    async def set(self, token: str, user_id: str, ttl: int = TOKEN_TTL_SECONDS) -> None:
+        await self._redis.set(token_key(token), user_id, ex=ttl)
+
+    async def delete(self, token: str) -> None:
+        await self._redis.delete(token_key(token))
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except Exception as exc:  # noqa: BLE001 - any failure means "not alive"
+            log.debug("redis ping failed: %r", exc)
+            return False
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+class SqliteTokenStore:
+    """Same semantics as the Redis keys: a row with no expiry never expires."""
+
+    def __init__(self, conn: aiosqlite.Connection, owns_connection: bool = False) -> None:
+        self._conn = conn
+        self._owns_connection = owns_connection
+
+    async def get(self, token: str) -> str | None:
+        async with self._conn.execute(
+            "SELECT value FROM tokens WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (token_key(token), time.time()),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row is not None else None
+
+    async def set(self, token: str, user_id: str, ttl: int = TOKEN_TTL_SECONDS) -> None:
+        now = time.time()
+        await self._conn.execute("DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
+        await self._conn.execute(
+            "INSERT OR REPLACE INTO tokens (key, value, expires_at) VALUES (?, ?, ?)",
+            (token_key(token), user_id, now + ttl),
+        )
+
+    async def delete(self, token: str) -> None:
+        await self._conn.execute("DELETE FROM tokens WHERE key = ?", (token_key(token),))
+
+    async def ping(self) -> bool:
+        try:
+            await self._conn.execute("SELECT 1")
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    async def close(self) -> None:
+        if self._owns_connection:
+            await self._conn.close()
+
+
+async def open_token_store(settings: EngineSettings, metadata: Metadata | None = None) -> TokenStore:
+    """Redis when configured; otherwise the SQLite file, sharing the metadata connection when it is SQLite too."""
+    if settings.redis_url:
+        return RedisTokenStore(settings.redis_url)
+    if metadata is not None and metadata.sqlite is not None:
+        return SqliteTokenStore(metadata.sqlite)
+    return SqliteTokenStore(await open_sqlite(settings.sqlite_path), owns_connection=True)

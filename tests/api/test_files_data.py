@@ -1,0 +1,92 @@
+"""GET /files/:id/data: the public/private matrix, folders, sizes, Content-Type."""
+
+import pytest
+
+from tests.conftest import Api
+from tests.support.direct import DirectStore
+from tests.support.stack import Stack
+
+
+async def test_private_file_owner_anonymous_other_then_published(api: Api) -> None:
+    _, owner = await api.new_user()
+    _, other = await api.new_user()
+    view = await api.upload(owner, "hello.txt", "file", b"Hello Webstack!\n")
+    path = f"/files/{view['id']}/data"
+    status, body, response = await api.call("GET", path, token=owner)
+    assert (status, body) == (200, b"Hello Webstack!\n")
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    for token in (None, other, "invalid-token-is-anonymous"):
+        status, body, _ = await api.call("GET", path, token=token)
+        assert (status, body) == (404, {"error": "Not found"})
+    await api.call("PUT", f"/files/{view['id']}/publish", token=owner)
+    for token in (None, other, "invalid-token-is-anonymous", owner):
+        status, body, _ = await api.call("GET", path, token=token)
+        assert (status, body) == (200, b"Hello Webstack!\n")
+
+
+@pytest.mark.parametrize(
+    ("who", "folder", "expected"),
+    [
+        ("anonymous", "private", (404, {"error": "Not found"})),
+        ("other", "private", (404, {"error": "Not found"})),
+        ("owner", "private", (400, {"error": "A folder doesn't have content"})),
+        ("anonymous", "public", (400, {"error": "A folder doesn't have content"})),
+        ("other", "public", (400, {"error": "A folder doesn't have content"})),
+        ("owner", "public", (400, {"error": "A folder doesn't have content"})),
+    ],
+)
+async def test_folder_matrix(api: Api, who: str, folder: str, expected: tuple) -> None:
+    _, owner = await api.new_user()
+    _, other = await api.new_user()
+    view = await api.upload(owner, folder, "folder", isPublic=folder == "public")
+    token = {"anonymous": None, "other": other, "owner": owner}[who]
+    status, body, _ = await api.call("GET", f"/files/{view['id']}/data", token=token)
+    assert (status, body) == expected
+
+
+@pytest.mark.parametrize("file_id", ["nope", "5f1e7cda04a394508232559d", "0" * 24])
+async def test_unknown_ids_are_not_found(api: Api, file_id: str) -> None:
+    status, body, _ = await api.call("GET", f"/files/{file_id}/data")
+    assert (status, body) == (404, {"error": "Not found"})
+
+
+async def test_missing_bytes_on_disk_are_not_found(api: Api, store: DirectStore, stack: Stack) -> None:
+    user_id, token = await api.new_user()
+    file_id = store.insert_file(
+        user_id, "ghost.txt", "file", parent_id="0", is_public=True, local_path=str(stack.folder / "does-not-exist")
+    )
+    status, body, _ = await api.call("GET", f"/files/{file_id}/data", token=token)
+    assert (status, body) == (404, {"error": "Not found"})
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("image.png", "image/png"),
+        ("photo.JPG", "image/jpeg"),
+        ("notes.txt", "text/plain; charset=utf-8"),
+        ("noextension", "application/octet-stream"),
+        ("doc.pdf", "application/pdf"),
+    ],
+)
+async def test_content_type_from_the_name(api: Api, name: str, content_type: str) -> None:
+    _, token = await api.new_user()
+    view = await api.upload(token, name, "file", b"\x00\x01bytes")
+    status, body, response = await api.call("GET", f"/files/{view['id']}/data", token=token)
+    assert status == 200 and body == b"\x00\x01bytes"
+    assert response.headers["Content-Type"] == content_type
+
+
+@pytest.mark.parametrize("size", ["0", "50", "abc", "-100", "500x", "1e3", "../../etc/passwd", ""])
+async def test_unknown_sizes_are_not_found(api: Api, size: str) -> None:
+    _, token = await api.new_user()
+    view = await api.upload(token, "a.txt", "file", b"x", isPublic=True)
+    status, body, _ = await api.call("GET", f"/files/{view['id']}/data", params={"size": size})
+    assert (status, body) == (404, {"error": "Not found"})
+
+
+async def test_size_of_a_non_image_without_thumbnail_is_not_found(api: Api) -> None:
+    _, token = await api.new_user()
+    view = await api.upload(token, "a.txt", "file", b"x")
+    status, body, _ = await api.call("GET", f"/files/{view['id']}/data?size=100", token=token)
+    assert (status, body) == (404, {"error": "Not found"})

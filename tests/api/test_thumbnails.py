@@ -1,0 +1,75 @@
+"""Image uploads get `_500`, `_250` and `_100` thumbnails from the background worker."""
+
+import asyncio
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from tests.conftest import Api
+from tests.support.direct import DirectStore
+from tests.support.images import image_bytes
+from tests.support.stack import Stack
+
+
+async def wait_for(path: Path, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout * 10)):
+        if path.exists():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{path.name} never appeared")
+
+
+async def wait_for_state(store: DirectStore, file_id: str, state: str, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout * 10)):
+        [doc] = store.files(id=file_id)
+        current = doc["raw"].get("thumbnail")
+        if current == state:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"thumbnail state never became {state}")
+
+
+async def test_png_thumbnails_keep_format_and_aspect_ratio(api: Api, store: DirectStore) -> None:
+    _, token = await api.new_user()
+    view = await api.upload(token, "image.png", "image", image_bytes(471, 512), isPublic=True)
+    local = Path(store.files(id=view["id"])[0]["localPath"])
+    expected = {500: (500, 544), 250: (250, 272), 100: (100, 109)}
+    for width in expected:
+        await wait_for(Path(f"{local}_{width}"))
+    await wait_for_state(store, view["id"], "ready")
+    for width, size in expected.items():
+        with Image.open(f"{local}_{width}") as thumb:
+            assert thumb.format == "PNG" and thumb.size == size
+        status, body, response = await api.call("GET", f"/files/{view['id']}/data?size={width}")
+        assert status == 200 and response.headers["Content-Type"] == "image/png"
+        assert Image.open(io.BytesIO(body)).size == size
+    assert sorted(p.name for p in local.parent.iterdir() if p.name.startswith(local.name)) == [
+        local.name,
+        f"{local.name}_100",
+        f"{local.name}_250",
+        f"{local.name}_500",
+    ]
+
+
+async def test_jpeg_with_exif_rotation_is_upright(api: Api, store: DirectStore) -> None:
+    _, token = await api.new_user()
+    # Stored 800x400 with orientation 6 (rotate 90°): displayed as 400x800.
+    view = await api.upload(token, "photo.jpg", "image", image_bytes(800, 400, "JPEG", orientation=6))
+    local = Path(store.files(id=view["id"])[0]["localPath"])
+    await wait_for_state(store, view["id"], "ready")
+    with Image.open(f"{local}_250") as thumb:
+        assert thumb.format == "JPEG" and thumb.size == (250, 500)
+
+
+async def test_undecodable_image_fails_its_job_but_not_the_worker(api: Api, store: DirectStore, stack: Stack) -> None:
+    _, token = await api.new_user()
+    bad = await api.upload(token, "broken.png", "image", b"this is not an image at all")
+    await wait_for_state(store, bad["id"], "failed")
+    assert stack.procs["thumbnailer"].poll() is None
+    good = await api.upload(token, "ok.png", "image", image_bytes(64, 32))
+    await wait_for_state(store, good["id"], "ready")
+    local = Path(store.files(id=good["id"])[0]["localPath"])
+    with Image.open(f"{local}_100") as thumb:
+        assert thumb.size == (100, 50)
+    assert not Path(store.files(id=bad["id"])[0]["localPath"] + "_100").exists()

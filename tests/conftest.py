@@ -1,0 +1,134 @@
+"""Fixtures shared by every test: the adapter set, the running stack, direct store access, API helpers."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.support.direct import DirectStore
+from tests.support.engines import Backends, selected_backends
+from tests.support.stack import Stack
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import os
+
+    return f"adapter set: {os.environ.get('FM_BACKENDS', 'embedded')}"
+
+
+@pytest.fixture(scope="session")
+def backends() -> Backends:
+    return selected_backends()
+
+
+@pytest.fixture(scope="session")
+def stack(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("stack")
+    running = Stack(backends, workdir)
+    if backends.real:
+        _reset_engines(backends)
+    running.start()
+    yield running
+    running.stop()
+
+
+def _reset_engines(backends: Backends) -> None:
+    """Queues and tokens left by an earlier run would leak into this one's counts."""
+    import asyncio
+
+    import aio_pika
+    import redis
+
+    client = redis.Redis.from_url(str(backends.redis_url))
+    for key in client.scan_iter("auth_*"):
+        client.delete(key)
+    client.close()
+
+    async def purge() -> None:
+        connection = await aio_pika.connect(str(backends.amqp_url))
+        async with connection:
+            channel = await connection.channel()
+            for queue in ("fileQueue", "userQueue"):
+                for name in (queue, f"{queue}.retry", f"{queue}.dead"):
+                    try:
+                        await channel.queue_delete(name)
+                    except Exception:  # noqa: BLE001, S112 - absent queues are fine
+                        channel = await connection.channel()
+
+    asyncio.run(purge())
+
+
+@pytest.fixture(scope="session")
+def store(stack: Stack, backends: Backends) -> Iterator[DirectStore]:
+    direct = DirectStore(backends, stack.data_dir)
+    yield direct
+    direct.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+class Api:
+    """A thin client of the public API, for arranging state; assertions use the raw responses."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session = session
+        self.base = base
+
+    async def call(
+        self, method: str, path: str, token: str | None = None, **kwargs: Any
+    ) -> tuple[int, Any, aiohttp.ClientResponse]:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token is not None:
+            headers["X-Token"] = token
+        async with self.session.request(method, self.base + path, headers=headers, **kwargs) as response:
+            raw = await response.read()
+            body: Any = raw
+            if response.content_type == "application/json":
+                body = await response.json()
+            return response.status, body, response
+
+    async def sign_up(self, email: str | None = None, password: str = "toto1234!") -> tuple[str, str]:
+        email = email or f"{uuid.uuid4().hex[:10]}@example.com"
+        status, body, _ = await self.call("POST", "/users", json={"email": email, "password": password})
+        assert status == 201, body
+        return body["id"], email
+
+    async def log_in(self, email: str, password: str = "toto1234!") -> str:
+        creds = base64.b64encode(f"{email}:{password}".encode()).decode()
+        status, body, _ = await self.call("GET", "/connect", headers={"Authorization": f"Basic {creds}"})
+        assert status == 200, body
+        return str(body["token"])
+
+    async def new_user(self) -> tuple[str, str]:
+        """(user id, token) of a fresh signed-up and logged-in user."""
+        user_id, email = await self.sign_up()
+        return user_id, await self.log_in(email)
+
+    async def upload(
+        self, token: str, name: str, type_: str = "file", data: bytes | None = b"hello", **fields: Any
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {"name": name, "type": type_, **fields}
+        if data is not None and type_ != "folder":
+            payload["data"] = base64.b64encode(data).decode()
+        status, body, _ = await self.call("POST", "/files", token=token, json=payload)
+        assert status == 201, body
+        return dict(body)
+
+
+@pytest.fixture
+def api(http: aiohttp.ClientSession, stack: Stack) -> Api:
+    return Api(http, stack.url)
+
+
+def entries(folder: Path) -> set[str]:
+    return set(p.name for p in folder.iterdir()) if folder.exists() else set()

@@ -1,0 +1,79 @@
+"""Which adapter set a test run uses (FM_BACKENDS=embedded|engines), and where the real engines are."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+
+DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+@dataclass(frozen=True)
+class Backends:
+    name: str  # "embedded" or "engines"
+    mongo_url: str | None = None
+    mongo_database: str | None = None
+    redis_url: str | None = None
+    amqp_url: str | None = None
+
+    @property
+    def real(self) -> bool:
+        return self.name == "engines"
+
+    def env(self) -> dict[str, str]:
+        if not self.real:
+            return {}
+        assert self.mongo_url and self.redis_url and self.amqp_url and self.mongo_database
+        return {
+            "MONGO_URL": self.mongo_url,
+            "DB_DATABASE": self.mongo_database,
+            "REDIS_URL": self.redis_url,
+            "AMQP_URL": self.amqp_url,
+        }
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def selected_backends() -> Backends:
+    """The set named by FM_BACKENDS. Unreachable engines fail the run in CI and skip it elsewhere."""
+    name = os.environ.get("FM_BACKENDS", "embedded")
+    if name == "embedded":
+        return Backends("embedded")
+    if name != "engines":
+        raise pytest.UsageError(f"FM_BACKENDS must be 'embedded' or 'engines', not {name!r}")
+    backends = Backends(
+        "engines",
+        mongo_url=os.environ.get("MONGO_URL") or DEFAULT_MONGO_URL,
+        mongo_database=f"fm_test_{uuid.uuid4().hex[:8]}",
+        redis_url=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
+        amqp_url=os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL,
+    )
+    missing = [
+        name
+        for name, url, port in (
+            ("MongoDB", backends.mongo_url, 27017),
+            ("Redis", backends.redis_url, 6379),
+            ("RabbitMQ", backends.amqp_url, 5672),
+        )
+        if not _reachable(str(url), port)
+    ]
+    if missing:
+        reason = f"real engines unreachable: {', '.join(missing)} (start them with `make services`)"
+        if os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return backends
