@@ -214,10 +214,7 @@ class SqliteFileStore:
             if oid is None:
                 return []
             where, args = "parent_id = ?", (str(oid),)
-        sql = (
-            f"SELECT {_COLUMNS} FROM files WHERE user_id = ? AND {where} "
-            "ORDER BY rowid LIMIT ? OFFSET ?"
-        )
+        sql = f"SELECT {_COLUMNS} FROM files WHERE user_id = ? AND {where} ORDER BY rowid LIMIT ? OFFSET ?"
         async with self._conn.execute(sql, (user_id.lower(), *args, PAGE_SIZE, page * PAGE_SIZE)) as cursor:
             return [_record_from_row(row) for row in await cursor.fetchall()]
 
@@ -234,8 +231,7 @@ class SqliteFileStore:
 
     async def stale_thumbnails(self, older_than: float, limit: int) -> list[FileRecord]:
         async with self._conn.execute(
-            f"SELECT {_COLUMNS} FROM files WHERE type = 'image' AND thumbnail = 'pending' "
-            "AND created_at < ? LIMIT ?",
+            f"SELECT {_COLUMNS} FROM files WHERE type = 'image' AND thumbnail = 'pending' AND created_at < ? LIMIT ?",
             (older_than, limit),
         ) as cursor:
             return [_record_from_row(row) for row in await cursor.fetchall()]

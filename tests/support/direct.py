@@ -50,7 +50,8 @@ class DirectStore:
     # users -----------------------------------------------------------------
     def users(self, **match: Any) -> list[dict[str, Any]]:
         if self.backends.real:
-            return [{**d, "id": str(d["_id"])} for d in self.mongo["users"].find(match)]
+            docs = [{**d, "id": str(d["_id"])} for d in self.mongo["users"].find({})]
+            return [d for d in docs if all(d.get(k) == v for k, v in match.items())]
         with self._sql() as conn:
             rows = [dict(r) for r in conn.execute("SELECT * FROM users")]
         return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
@@ -74,7 +75,7 @@ class DirectStore:
         """Rows in a neutral shape: id, userId, name, type, isPublic, parentId, localPath."""
         if self.backends.real:
             out = []
-            for d in self.mongo["files"].find(match):
+            for d in self.mongo["files"].find({}).sort("_id", 1):
                 parent = d.get("parentId")
                 out.append(
                     {
@@ -88,7 +89,7 @@ class DirectStore:
                         "raw": d,
                     }
                 )
-            return out
+            return [r for r in out if all(r.get(k) == v for k, v in match.items())]
         with self._sql() as conn:
             rows = [dict(r) for r in conn.execute("SELECT * FROM files ORDER BY rowid")]
         out = [

@@ -1,0 +1,68 @@
+"""`make test`: the whole suite against the embedded adapters, then against the real engines.
+
+In CI (CI=true) the real-engine run is mandatory and an unreachable engine fails it. Elsewhere, when
+the engines are not running, that half is skipped with the reason printed (start them: `make services`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+ENGINES = {
+    "MongoDB": ("MONGO_URL", "mongodb://127.0.0.1:27017/", 27017),
+    "Redis": ("REDIS_URL", "redis://127.0.0.1:6379/0", 6379),
+    "RabbitMQ": ("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", 5672),
+}
+
+
+def unreachable_engines() -> list[str]:
+    missing = []
+    for name, (variable, default, port) in ENGINES.items():
+        parts = urlsplit(os.environ.get(variable) or default)
+        try:
+            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or port), timeout=2):
+                pass
+        except OSError:
+            missing.append(name)
+    return missing
+
+
+def run_set(name: str, extra: list[str]) -> tuple[int, str]:
+    print(f"\n=== adapter set: {name} ===", flush=True)
+    env = {**os.environ, "FM_BACKENDS": name}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    summary = ""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        if re.search(r"\d+ (passed|failed|error)", line):
+            summary = line.strip().strip("= ")
+    return proc.wait(), summary
+
+
+def main() -> int:
+    extra = sys.argv[1:]
+    results: list[tuple[str, int, str]] = []
+    code, summary = run_set("embedded", extra)
+    results.append(("embedded", code, summary))
+    missing = unreachable_engines()
+    if missing and not os.environ.get("CI"):
+        results.append(("engines", 0, f"skipped: {', '.join(missing)} not running (start them with `make services`)"))
+    else:
+        code, summary = run_set("engines", extra)
+        results.append(("engines", code, summary))
+    print("\n=== pass counts per adapter set ===")
+    for name, code, summary in results:
+        print(f"{name:>9}: {summary or 'no summary'}{'' if code == 0 else f'  (exit {code})'}")
+    return next((code for _, code, _ in results if code != 0), 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
