@@ -92,7 +92,7 @@ start_rabbitmq() {
   [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo "[]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
   # Debian's wrapper drops to the rabbitmq user when started as root: it must own its state.
   if [ "$(id -u)" = 0 ] && id rabbitmq >/dev/null 2>&1; then chown -R rabbitmq:rabbitmq "$STATE/rabbitmq"; fi
-  if rabbitmqctl -q status >/dev/null 2>&1; then
+  if rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
     rabbitmqctl -q start_app >/dev/null   # the node runs, only its app was stopped
   else
     nohup rabbitmq-server >"$STATE/rabbitmq/server.out" 2>&1 &
@@ -155,8 +155,14 @@ start_mongo() {
 }
 
 stop_mongo() {
+  # SIGTERM is graceful: FerretDB closes its listener but keeps serving open client connections.
+  # An outage drops them, so a process still alive after two seconds is killed.
   if [ -f "$STATE/ferretdb/ferretdb.pid" ]; then
-    kill "$(cat "$STATE/ferretdb/ferretdb.pid")" 2>/dev/null || true
+    local pid
+    pid="$(cat "$STATE/ferretdb/ferretdb.pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 8); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
     rm -f "$STATE/ferretdb/ferretdb.pid"
   fi
   for _ in $(seq 40); do port_open "$MONGO_PORT" || break; sleep 0.25; done

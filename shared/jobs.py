@@ -67,8 +67,11 @@ def _decode(body: bytes | str) -> dict[str, Any]:
 class RabbitJobQueue:
     """aio-pika robust connection; durable queues, persistent messages, publisher confirms, a DLQ."""
 
-    def __init__(self, url: str, prefetch: int = 2, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, url: str, prefetch: int = 2, policy: RetryPolicy | None = None, publish_timeout: float = 3.0
+    ) -> None:
         self._url = url
+        self._publish_timeout = publish_timeout
         self._prefetch = prefetch
         self._policy = policy or RetryPolicy()
         self._connection: AbstractRobustConnection | None = None
@@ -103,9 +106,11 @@ class RabbitJobQueue:
         return main
 
     async def publish(self, queue: str, payload: dict[str, Any]) -> None:
-        channel = await self._ensure_channel()
-        await self._declare(channel, queue)
-        await self._send(channel, queue, json.dumps(payload).encode(), {"x-attempts": 0})
+        """Confirmed by the broker, or an exception within `publish_timeout` (a robust channel would wait)."""
+        async with asyncio.timeout(self._publish_timeout):
+            channel = await self._ensure_channel()
+            await self._declare(channel, queue)
+            await self._send(channel, queue, json.dumps(payload).encode(), {"x-attempts": 0})
 
     async def _send(
         self,
@@ -178,7 +183,8 @@ class RabbitJobQueue:
 
     async def ping(self) -> bool:
         try:
-            await self._ensure_channel()
+            async with asyncio.timeout(self._publish_timeout):
+                await self._ensure_channel()
             return self._connection is not None and not self._connection.is_closed
         except Exception:  # noqa: BLE001
             return False

@@ -8,6 +8,8 @@ from typing import Protocol
 
 import aiosqlite
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from shared.database import Metadata, open_sqlite
 from shared.settings import EngineSettings
@@ -31,8 +33,14 @@ class TokenStore(Protocol):
 
 class RedisTokenStore:
     def __init__(self, url: str) -> None:
+        # Few, short retries: with Redis down a request should become a 503 within about a second.
         self._redis = aioredis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30
+            url,
+            decode_responses=True,
+            socket_connect_timeout=1,
+            socket_timeout=2,
+            health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
         )
 
     async def get(self, token: str) -> str | None:

@@ -22,6 +22,19 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"adapter set: {os.environ.get('FM_BACKENDS', 'embedded')}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Outage tests stop real engines: they belong to the engines run only (reported as deselected)."""
+    import os
+
+    if os.environ.get("FM_BACKENDS", "embedded") == "engines":
+        return
+    selected = [item for item in items if "engines" not in item.keywords]
+    deselected = [item for item in items if "engines" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
 @pytest.fixture(scope="session")
 def backends() -> Backends:
     return selected_backends()

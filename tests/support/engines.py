@@ -77,3 +77,12 @@ def selected_backends() -> Backends:
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
     return backends
+
+
+def control(action: str, engine: str) -> None:
+    """Stop or start one real engine through scripts/services.sh (the same script CI uses)."""
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "services.sh"
+    subprocess.run(["bash", str(script), action, engine], check=True, capture_output=True, timeout=300)

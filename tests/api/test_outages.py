@@ -1,0 +1,94 @@
+"""Engine outages: 503 with a JSON error while an engine is down, recovery with no restart of ours."""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_thumbnails import wait_for
+from tests.conftest import Api
+from tests.support.direct import DirectStore
+from tests.support.engines import Backends, control
+from tests.support.images import image_bytes
+from tests.support.stack import Stack
+
+pytestmark = pytest.mark.engines
+
+
+@pytest.fixture
+def engine_outage(backends: Backends) -> Iterator[list[str]]:
+    """Names put here by a test are stopped by it and always started again afterwards."""
+    stopped: list[str] = []
+    yield stopped
+    for engine in stopped:
+        control("start", engine)
+
+
+async def until(predicate, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await predicate()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.3)
+
+
+async def test_redis_down_status_false_protected_503_then_recovers(
+    api: Api, stack: Stack, engine_outage: list[str]
+) -> None:
+    user_id, token = await api.new_user()
+    engine_outage.append("redis")
+    control("stop", "redis")
+    status, body, _ = await api.call("GET", "/status")
+    assert (status, body) == (200, {"redis": False, "db": True})
+    for method, path in (("GET", "/users/me"), ("GET", "/files"), ("POST", "/files")):
+        status, body, _ = await api.call(method, path, token=token, json={"name": "x", "type": "folder"})
+        assert status == 503 and body == {"error": "Service unavailable"}, (path, body)
+    control("start", "redis")
+    engine_outage.clear()
+
+    async def me_ok() -> bool:
+        status, body, _ = await api.call("GET", "/users/me", token=token)
+        return status == 200 and body["id"] == user_id
+
+    assert await until(me_ok)
+    status, body, _ = await api.call("GET", "/status")
+    assert (status, body) == (200, {"redis": True, "db": True})
+
+
+async def test_rabbitmq_down_uploads_succeed_and_thumbnails_follow(
+    api: Api, stack: Stack, store: DirectStore, engine_outage: list[str]
+) -> None:
+    _, token = await api.new_user()
+    engine_outage.append("rabbitmq")
+    control("stop", "rabbitmq")
+    view = await api.upload(token, "during-outage.png", "image", image_bytes(120, 60))
+    local = Path(store.files(id=view["id"])[0]["localPath"])
+    await asyncio.sleep(3)
+    assert not Path(f"{local}_100").exists()
+    control("start", "rabbitmq")
+    engine_outage.clear()
+    await wait_for(Path(f"{local}_100"), timeout=60)
+    await wait_for(Path(f"{local}_500"), timeout=10)
+
+
+async def test_mongodb_down_is_503_then_recovers(api: Api, stack: Stack, engine_outage: list[str]) -> None:
+    _, token = await api.new_user()
+    folder = await api.upload(token, "before", "folder")
+    engine_outage.append("mongo")
+    control("stop", "mongo")
+    status, body, _ = await api.call("GET", "/status")
+    assert (status, body) == (200, {"redis": True, "db": False})
+    for method, path in (("GET", f"/files/{folder['id']}"), ("GET", "/stats"), ("GET", "/users/me")):
+        status, body, _ = await api.call(method, path, token=token)
+        assert status == 503 and body == {"error": "Service unavailable"}, (path, body)
+    control("start", "mongo")
+    engine_outage.clear()
+
+    async def show_ok() -> bool:
+        status, _, _ = await api.call("GET", f"/files/{folder['id']}", token=token)
+        return status == 200
+
+    assert await until(show_ok)
