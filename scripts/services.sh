@@ -6,6 +6,7 @@
 #   scripts/services.sh stop             stop all three
 #   scripts/services.sh start|stop NAME  one engine: redis, rabbitmq or mongo
 #   scripts/services.sh env              print the environment that points the product at them
+#   scripts/services.sh vhost NAME       add a RabbitMQ virtual host (tests isolate extra stacks with it)
 #
 # Idempotent: an engine already answering is left alone. State lives in .engines/ (git-ignored).
 set -euo pipefail
@@ -169,6 +170,12 @@ stop_mongo() {
   log "ferretdb stopped"
 }
 
+add_vhost() {
+  rabbit_env
+  rabbitmqctl -q add_vhost "$1" >/dev/null 2>&1 || true
+  rabbitmqctl -q set_permissions -p "$1" guest ".*" ".*" ".*" >/dev/null
+}
+
 print_env() {
   cat <<EOF
 export MONGO_URL='mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true&retryWrites=false'
@@ -185,5 +192,6 @@ case "$action:$target" in
   stop:all) stop_mongo; stop_redis; halt_rabbitmq ;;
   start:redis | start:rabbitmq | start:mongo | stop:redis | stop:rabbitmq | stop:mongo) "${action}_${target}" ;;
   env:*) print_env ;;
+  vhost:*) add_vhost "$target" ;;
   *) echo "usage: $0 [start|stop [redis|rabbitmq|mongo]] | env" >&2; exit 2 ;;
 esac

@@ -12,6 +12,7 @@ from shared.errors import ValidationError
 FILE_TYPES = frozenset({"folder", "file", "image"})
 MAX_NAME_LENGTH = 255
 _BASE64_WHITESPACE = re.compile(rb"[\t\n\r ]+")
+_BASE64_CANONICAL = re.compile(rb"[A-Za-z0-9+/]*={0,2}\Z")
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def decode_base64(data: str) -> bytes:
     except UnicodeEncodeError as exc:
         raise ValidationError("Invalid data") from exc
     compact = _BASE64_WHITESPACE.sub(b"", raw)
-    if len(compact) % 4:
+    if len(compact) % 4 or not _BASE64_CANONICAL.match(compact):
         raise ValidationError("Invalid data")
     try:
         return binascii.a2b_base64(compact, strict_mode=True)

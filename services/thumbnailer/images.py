@@ -29,6 +29,8 @@ def render_thumbnails(source: str, max_pixels: int) -> dict[int, str]:
     try:
         with Image.open(source, formats=ALLOWED_FORMATS) as image:
             return _render(image, source, max_pixels)
+    except FileNotFoundError:
+        raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
         raise UnsupportedImageError(f"cannot make thumbnails: {exc}") from exc
 

@@ -1,0 +1,57 @@
+"""The welcome mail reaches a real SMTP server (aiosmtpd) from the running auth service."""
+
+import asyncio
+import email
+import uuid
+from collections.abc import Iterator
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.conftest import Api
+from tests.support.engines import Backends, control
+from tests.support.stack import Stack, free_port
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        self.messages.append(email.message_from_bytes(envelope.content))  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_stack(backends: Backends, tmp_path: Path) -> Iterator[tuple[Stack, Inbox]]:
+    extra = {}
+    if backends.real:
+        # Its own virtual host: the session stack's auth must not take this stack's userQueue jobs.
+        vhost = f"mail-{uuid.uuid4().hex[:8]}"
+        control("vhost", vhost)
+        extra["AMQP_URL"] = f"{str(backends.amqp_url).rstrip('/')}/{vhost}"
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    running = Stack(backends, tmp_path, extra_env={**extra, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port)})
+    running.start()
+    yield running, inbox
+    running.stop()
+    controller.stop()
+
+
+async def test_sign_up_sends_the_welcome_mail(smtp_stack: tuple[Stack, Inbox], http) -> None:  # type: ignore[no-untyped-def]
+    running, inbox = smtp_stack
+    api = Api(http, running.url)
+    _, address = await api.sign_up()
+    for _ in range(100):
+        if inbox.messages:
+            break
+        await asyncio.sleep(0.1)
+    [message] = inbox.messages
+    assert message["To"] == address
+    assert f"Welcome {address}!" in message.get_payload()
+    assert f"Welcome {address}!" in running.log("auth")

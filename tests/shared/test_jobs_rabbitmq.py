@@ -1,0 +1,94 @@
+"""The RabbitMQ job queue against the real broker: durable, persistent, retried, dead-lettered."""
+
+import asyncio
+import contextlib
+import json
+import uuid
+from typing import Any
+
+import aio_pika
+import pytest
+
+from shared.jobs import JobRejected, RabbitJobQueue, RetryPolicy
+from tests.support.engines import Backends
+
+pytestmark = pytest.mark.engines
+
+
+@pytest.fixture
+async def queue_name(backends: Backends) -> Any:
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    yield name
+    connection = await aio_pika.connect(str(backends.amqp_url))
+    async with connection:
+        channel = await connection.channel()
+        for suffix in ("", ".retry", ".dead"):
+            await channel.queue_delete(name + suffix)
+
+
+async def dead_letters(url: str, name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    connection = await aio_pika.connect(url)
+    out = []
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(f"{name}.dead", durable=True)
+        while (message := await queue.get(fail=False)) is not None:
+            out.append((json.loads(message.body), dict(message.headers)))
+            await message.ack()
+    return out
+
+
+async def consume_for(queue: RabbitJobQueue, name: str, handler: Any, seconds: float) -> None:
+    task = asyncio.create_task(queue.consume(name, handler))
+    await asyncio.sleep(seconds)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_messages_are_durable_and_persistent(backends: Backends, queue_name: str) -> None:
+    queue = RabbitJobQueue(str(backends.amqp_url))
+    await queue.publish(queue_name, {"fileId": "f"})
+    await queue.close()
+    connection = await aio_pika.connect(str(backends.amqp_url))
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue_name, passive=True)
+        message = await declared.get()
+        assert json.loads(message.body) == {"fileId": "f"}
+        assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+        await message.ack()
+
+
+async def test_retries_with_backoff_then_dead_letter(backends: Backends, queue_name: str) -> None:
+    queue = RabbitJobQueue(str(backends.amqp_url), policy=RetryPolicy(max_attempts=3, base_delay=0.1))
+    calls = 0
+
+    async def handler(payload: dict[str, Any]) -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("transient")
+
+    await queue.publish(queue_name, {"n": 1})
+    await consume_for(queue, queue_name, handler, 2.0)
+    await queue.close()
+    assert calls == 3
+    [(payload, headers)] = await dead_letters(str(backends.amqp_url), queue_name)
+    assert payload == {"n": 1} and headers["x-reason"] == "exhausted" and headers["x-attempts"] == 3
+
+
+async def test_rejected_jobs_go_straight_to_the_dead_letter_queue(backends: Backends, queue_name: str) -> None:
+    queue = RabbitJobQueue(str(backends.amqp_url))
+    calls = 0
+
+    async def handler(payload: dict[str, Any]) -> None:
+        nonlocal calls
+        calls += 1
+        raise JobRejected("File not found")
+
+    await queue.publish(queue_name, {"n": 2})
+    await consume_for(queue, queue_name, handler, 1.0)
+    await queue.close()
+    assert calls == 1
+    [(payload, headers)] = await dead_letters(str(backends.amqp_url), queue_name)
+    assert headers["x-error"] == "File not found" and headers["x-reason"] == "rejected"
