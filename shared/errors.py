@@ -38,6 +38,19 @@ class PayloadTooLargeError(DomainError):
         super().__init__(message)
 
 
+class ConflictError(DomainError):
+    """The request is well formed but contradicts the current state."""
+
+
+class UnsupportedMediaError(DomainError):
+    pass
+
+
+class InsufficientStorageError(DomainError):
+    def __init__(self, message: str = "Insufficient storage") -> None:
+        super().__init__(message)
+
+
 class UnavailableError(DomainError):
     """A dependency (database, token store, broker, upstream) does not answer."""
 
@@ -49,7 +62,10 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     ValidationError: 400,
     AuthenticationError: 401,
     NotFoundError: 404,
+    ConflictError: 409,
     PayloadTooLargeError: 413,
+    UnsupportedMediaError: 415,
+    InsufficientStorageError: 507,
     UnavailableError: 503,
 }
 

@@ -1,16 +1,26 @@
-"""File bytes under FOLDER_PATH: one flat file `<FOLDER_PATH>/<uuid4>` each, written durably and atomically."""
+"""File bytes under FOLDER_PATH: one flat file `<FOLDER_PATH>/<uuid4>` each, written durably and atomically.
+
+Bytes go to a dot-named temp file in the same folder (same filesystem, so the rename is atomic), are
+fsynced, renamed to their final name and the folder fsynced: the final name never holds a partial file.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+
+from shared.errors import InsufficientStorageError
 
 TEMP_PREFIX = ".upload-"
+THUMBNAIL_SUFFIXES = ("_500", "_250", "_100")
+FLUSH_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -20,33 +30,124 @@ class StoredBlob:
     sha256: str
 
 
+class BlobWriter:
+    """A streamed upload: counted and hashed while written; invisible until `commit`."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._temp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        self._handle: BinaryIO | None = None
+        self._hash = hashlib.sha256()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._in_flight: asyncio.Future[None] | None = None
+        self.size = 0
+
+    async def open(self) -> None:
+        self._handle = await asyncio.to_thread(self._open)
+
+    def _open(self) -> BinaryIO:
+        self._folder.mkdir(parents=True, exist_ok=True)
+        return open(self._temp, "xb")  # noqa: SIM115 - closed in commit/abort
+
+    async def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+        if self._pending_size >= FLUSH_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Hand the pending bytes to the disk; at most one flush runs while the next megabyte arrives."""
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending, self._pending_size = [], 0
+        await self._drain()
+        # Hashing and writing both release the GIL: done in two threads at once, and in the background.
+        self._in_flight = asyncio.ensure_future(
+            asyncio.gather(asyncio.to_thread(self._hash.update, data), asyncio.to_thread(self._write, data))
+        )
+
+    async def _drain(self) -> None:
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            await in_flight
+
+    def _write(self, data: bytes) -> None:
+        assert self._handle is not None
+        try:
+            self._handle.write(data)
+        except OSError as exc:
+            raise _storage_error(exc) from exc
+
+    async def commit(self) -> StoredBlob:
+        await self._flush()
+        await self._drain()
+        final = self._folder / str(uuid.uuid4())
+        await asyncio.to_thread(self._commit, final)
+        return StoredBlob(str(final), self.size, self._hash.hexdigest())
+
+    def _commit(self, final: Path) -> None:
+        assert self._handle is not None
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            os.replace(self._temp, final)
+            _fsync_dir(self._folder)
+        except OSError as exc:
+            raise _storage_error(exc) from exc
+
+    async def abort(self) -> None:
+        if self._in_flight is not None:
+            with contextlib.suppress(BaseException):
+                await self._drain()
+        await asyncio.to_thread(self._abort)
+
+    def _abort(self) -> None:
+        if self._handle is not None and not self._handle.closed:
+            self._handle.close()
+        _unlink_quietly(str(self._temp))
+
+
 class BlobStorage:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    async def write(self, data: bytes) -> StoredBlob:
-        return await asyncio.to_thread(self._write, data)
-
-    def _write(self, data: bytes) -> StoredBlob:
-        """Temp file, fsync, rename, fsync of the folder: the final name never holds a partial file."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        final = self.folder / str(uuid.uuid4())
-        temp = self.folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+    async def writer(self) -> BlobWriter:
+        writer = BlobWriter(self.folder)
         try:
-            with open(temp, "xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, final)
+            await writer.open()
+        except OSError as exc:
+            raise _storage_error(exc) from exc
+        return writer
+
+    async def write(self, data: bytes) -> StoredBlob:
+        writer = await self.writer()
+        try:
+            await writer.write(data)
+            return await writer.commit()
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+            await writer.abort()
             raise
-        _fsync_dir(self.folder)
-        return StoredBlob(str(final), len(data), hashlib.sha256(data).hexdigest())
 
     async def remove(self, local_path: str) -> None:
         await asyncio.to_thread(_unlink_quietly, local_path)
+
+    async def remove_with_thumbnails(self, local_paths: list[str]) -> None:
+        def unlink_all() -> None:
+            for path in local_paths:
+                for suffix in ("", *THUMBNAIL_SUFFIXES):
+                    _unlink_quietly(path + suffix)
+
+        await asyncio.to_thread(unlink_all)
+
+
+def _storage_error(exc: OSError) -> Exception:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InsufficientStorageError()
+    return exc
 
 
 def _unlink_quietly(path: str) -> None:

@@ -17,6 +17,7 @@ class FilesSettings:
     port: int
     folder_path: Path
     max_json_body: int
+    max_upload: int
     reconcile_interval: float
     reconcile_after: float
 
@@ -29,6 +30,8 @@ class FilesSettings:
             folder_path=folder_path(),
             # base64 inside JSON costs ~4/3 of the file and is held in memory: bounded on its own.
             max_json_body=env_int("MAX_JSON_UPLOAD_MB", 200) * MIB,
+            # Streamed uploads (multipart) never sit in memory; this caps what one may put on disk.
+            max_upload=env_int("MAX_UPLOAD_MB", 10240) * MIB,
             reconcile_interval=env_float("THUMBNAIL_RECONCILE_INTERVAL", 30.0),
             reconcile_after=env_float("THUMBNAIL_RECONCILE_AFTER", 60.0),
         )

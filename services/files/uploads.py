@@ -34,7 +34,8 @@ def _falsy(value: object) -> bool:
     )
 
 
-def parse_upload(body: dict[str, Any]) -> UploadRequest:
+def parse_upload(body: dict[str, Any], data_present: bool | None = None) -> UploadRequest:
+    """`data_present` is given for multipart bodies, whose bytes are streamed aside rather than in `body`."""
     name = body.get("name")
     if _falsy(name):
         raise ValidationError("Missing name")
@@ -44,9 +45,13 @@ def parse_upload(body: dict[str, Any]) -> UploadRequest:
     if not isinstance(file_type, str) or file_type not in FILE_TYPES:
         raise ValidationError("Missing type")
     data = body.get("data")
-    if file_type != "folder" and _falsy(data):
+    if data_present is not None:
+        if file_type != "folder" and not data_present:
+            raise ValidationError("Missing data")
+        data = None
+    elif file_type != "folder" and _falsy(data):
         raise ValidationError("Missing data")
-    if file_type != "folder" and not isinstance(data, str):
+    elif file_type != "folder" and not isinstance(data, str):
         raise ValidationError("Invalid data")
     parent_id = body.get("parentId", 0)
     if parent_id is None:
@@ -83,3 +88,48 @@ def decode_base64(data: str) -> bytes:
         return binascii.a2b_base64(compact, strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise ValidationError("Invalid data") from exc
+
+
+def form_to_body(fields: dict[str, str]) -> dict[str, Any]:
+    """Multipart text fields as the JSON body they stand for (`isPublic` "true"/"false", `parentId` "" = root)."""
+    body: dict[str, Any] = {key: value for key, value in fields.items() if key in ("name", "type", "parentId")}
+    if body.get("parentId") == "":
+        body["parentId"] = 0
+    if "isPublic" in fields:
+        flag = fields["isPublic"].strip().lower()
+        body["isPublic"] = {"true": True, "1": True, "false": False, "0": False, "": False}.get(
+            flag, fields["isPublic"]
+        )
+    return body
+
+
+@dataclass(frozen=True)
+class PatchRequest:
+    name: str | None
+    parent_id: int | str | None
+
+
+def parse_patch(body: dict[str, Any]) -> PatchRequest:
+    """PATCH /files/:id: `name` (rename) and/or `parentId` (move; 0 or "0" for the root)."""
+    unknown = sorted(set(body) - {"name", "parentId"})
+    if unknown:
+        raise ValidationError(f"Unknown field: {unknown[0]}")
+    name = None
+    if "name" in body:
+        name = body["name"]
+        if _falsy(name):
+            raise ValidationError("Missing name")
+        if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or "\x00" in name or not name.strip():
+            raise ValidationError("Invalid name")
+    parent_id: int | str | None = None
+    if "parentId" in body:
+        raw = body["parentId"]
+        if raw in (0, "0") and not isinstance(raw, bool):
+            parent_id = 0
+        elif isinstance(raw, str):
+            parent_id = raw
+        else:
+            raise ValidationError("Parent not found")
+    if name is None and parent_id is None:
+        raise ValidationError("Nothing to update")
+    return PatchRequest(name=name, parent_id=parent_id)
