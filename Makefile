@@ -30,6 +30,9 @@ services:
 services-stop:
 	bash scripts/services.sh stop
 
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
+
 check: $(STAMP)
 	$(BIN)/ruff check services shared tests scripts
 

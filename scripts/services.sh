@@ -158,14 +158,15 @@ start_mongo() {
 stop_mongo() {
   # SIGTERM is graceful: FerretDB closes its listener but keeps serving open client connections.
   # An outage drops them, so a process still alive after two seconds is killed.
-  if [ -f "$STATE/ferretdb/ferretdb.pid" ]; then
-    local pid
-    pid="$(cat "$STATE/ferretdb/ferretdb.pid")"
+  # The pid file, or whichever FerretDB listens on the port (one started from another checkout).
+  local pids
+  pids="$(cat "$STATE/ferretdb/ferretdb.pid" 2>/dev/null || true) $(pgrep -f "ferretdb .*--listen-addr=127.0.0.1:$MONGO_PORT" || true)"
+  for pid in $pids; do
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 8); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     kill -9 "$pid" 2>/dev/null || true
-    rm -f "$STATE/ferretdb/ferretdb.pid"
-  fi
+  done
+  rm -f "$STATE/ferretdb/ferretdb.pid"
   for _ in $(seq 40); do port_open "$MONGO_PORT" || break; sleep 0.25; done
   log "ferretdb stopped"
 }

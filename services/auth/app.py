@@ -16,6 +16,7 @@ from services.auth.welcome import WelcomeMailer
 from shared.database import Metadata, open_metadata
 from shared.errors import setup_errors
 from shared.health import setup_health
+from shared.http import SERVER_HANDLER_ARGS
 from shared.identity import setup_identity
 from shared.jobs import USER_QUEUE, JobQueue, open_job_queue, run_consumer, stop_task
 from shared.tokens import TokenStore, open_token_store
@@ -61,7 +62,7 @@ async def welcome_consumer_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: AuthSettings | None = None) -> web.Application:
     settings = settings or AuthSettings.from_env()
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     setup_errors(app)
     setup_identity(app, settings.engines.internal_secret)

@@ -11,13 +11,14 @@ from aiohttp import web
 
 from services.files.blobs import BlobStorage
 from services.files.files_store import file_store
-from services.files.handlers import LIBRARY_KEY
+from services.files.handlers import BLOBS_KEY, LIBRARY_KEY, MAX_UPLOAD_KEY
 from services.files.library import Library
 from services.files.routes import setup_routes
 from services.files.settings import FilesSettings
 from shared.database import Metadata, open_metadata
 from shared.errors import setup_errors
 from shared.health import setup_health
+from shared.http import SERVER_HANDLER_ARGS
 from shared.identity import setup_identity
 from shared.jobs import JobQueue, open_job_queue
 
@@ -42,7 +43,8 @@ async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def library_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
-    app[LIBRARY_KEY] = Library(file_store(app[METADATA_KEY]), BlobStorage(settings.folder_path), app[JOBS_KEY])
+    app[BLOBS_KEY] = BlobStorage(settings.folder_path)
+    app[LIBRARY_KEY] = Library(file_store(app[METADATA_KEY]), app[BLOBS_KEY], app[JOBS_KEY])
     yield
 
 
@@ -69,8 +71,9 @@ async def reconciler_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: FilesSettings | None = None) -> web.Application:
     settings = settings or FilesSettings.from_env()
-    app = web.Application(client_max_size=settings.max_json_body)
+    app = web.Application(client_max_size=settings.max_json_body, handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
+    app[MAX_UPLOAD_KEY] = settings.max_upload
     setup_errors(app)
     setup_identity(app, settings.engines.internal_secret)
     app.cleanup_ctx.extend([metadata_ctx, jobs_ctx, library_ctx, reconciler_ctx])

@@ -7,7 +7,7 @@ for a folder. Both root spellings are read as root.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -39,7 +39,16 @@ class FileRecord:
     size: int | None = None
     sha256: str | None = None
     thumbnail: str | None = None
-    created_at: float | None = field(default=None)
+    created_at: float | None = None
+    updated_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """A rename and/or a move; None leaves the field as it is."""
+
+    name: str | None = None
+    parent_id: int | str | None = None
 
 
 class FileStore(Protocol):
@@ -47,9 +56,11 @@ class FileStore(Protocol):
     async def get(self, file_id: str) -> FileRecord | None: ...
     async def get_owned(self, file_id: str, user_id: str) -> FileRecord | None: ...
     async def list_children(self, user_id: str, parent_id: str, page: int) -> list[FileRecord]: ...
+    async def all_children(self, user_id: str, parent_id: str) -> list[FileRecord]: ...
     async def set_public(self, file_id: str, user_id: str, is_public: bool) -> FileRecord | None: ...
+    async def update(self, file_id: str, user_id: str, changes: Changes) -> FileRecord | None: ...
+    async def delete_many(self, file_ids: list[str]) -> None: ...
     async def stale_thumbnails(self, older_than: float, limit: int) -> list[FileRecord]: ...
-    async def delete(self, file_id: str) -> None: ...
 
 
 def _parent_from_doc(value: Any) -> int | str:
@@ -60,8 +71,16 @@ def _parent_from_doc(value: Any) -> int | str:
     return str(value)
 
 
+def _to_epoch(value: Any) -> float | None:
+    return value.replace(tzinfo=UTC).timestamp() if isinstance(value, datetime) else None
+
+
+def _to_date(epoch: float) -> datetime:
+    # PyMongo stores naive datetimes as UTC, to the millisecond.
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
 def _record_from_doc(doc: dict[str, Any]) -> FileRecord:
-    created = doc.get("createdAt")
     return FileRecord(
         id=str(doc["_id"]),
         user_id=str(doc.get("userId", "")),
@@ -73,8 +92,20 @@ def _record_from_doc(doc: dict[str, Any]) -> FileRecord:
         size=doc.get("size"),
         sha256=doc.get("sha256"),
         thumbnail=doc.get("thumbnail"),
-        created_at=created.replace(tzinfo=UTC).timestamp() if isinstance(created, datetime) else None,
+        created_at=_to_epoch(doc.get("createdAt")),
+        updated_at=_to_epoch(doc.get("updatedAt")),
     )
+
+
+def _mongo_parent(parent_id: int | str) -> Any:
+    return 0 if is_root(parent_id) else ObjectId(str(parent_id))
+
+
+def _mongo_parent_match(parent_id: str) -> Any | None:
+    if is_root(parent_id):
+        return {"$in": [0, "0"]}
+    oid = parse_object_id(parent_id)
+    return {"$in": [oid, str(oid)]} if oid else None
 
 
 class MongoFileStore:
@@ -82,19 +113,20 @@ class MongoFileStore:
         self._files = db["files"]
 
     async def insert(self, record: FileRecord) -> None:
+        now = record.created_at or time.time()
         doc: dict[str, Any] = {
             "_id": ObjectId(record.id),
             "userId": ObjectId(record.user_id),
             "name": record.name,
             "type": record.type,
             "isPublic": record.is_public,
-            "parentId": 0 if is_root(record.parent_id) else ObjectId(str(record.parent_id)),
+            "parentId": _mongo_parent(record.parent_id),
         }
         if record.local_path is not None:
             doc.update(localPath=record.local_path, size=record.size, sha256=record.sha256)
         if record.thumbnail is not None:
             doc["thumbnail"] = record.thumbnail
-        doc["createdAt"] = datetime.fromtimestamp(record.created_at or time.time(), UTC).replace(tzinfo=None)
+        doc.update(createdAt=_to_date(now), updatedAt=_to_date(record.updated_at or now))
         await self._files.insert_one(doc)
 
     async def get(self, file_id: str) -> FileRecord | None:
@@ -108,16 +140,9 @@ class MongoFileStore:
         return _record_from_doc(doc) if doc else None
 
     async def list_children(self, user_id: str, parent_id: str, page: int) -> list[FileRecord]:
-        owner = parse_object_id(user_id)
-        if owner is None:
+        owner, parent_match = parse_object_id(user_id), _mongo_parent_match(parent_id)
+        if owner is None or parent_match is None:
             return []
-        if is_root(parent_id):
-            parent_match: dict[str, Any] = {"$in": [0, "0"]}
-        else:
-            oid = parse_object_id(parent_id)
-            if oid is None:
-                return []
-            parent_match = {"$in": [oid, str(oid)]}
         pipeline: list[dict[str, Any]] = [
             {"$match": {"userId": owner, "parentId": parent_match}},
             {"$sort": {"_id": 1}},
@@ -127,25 +152,45 @@ class MongoFileStore:
         cursor = await self._files.aggregate(pipeline)
         return [_record_from_doc(doc) async for doc in cursor]
 
-    async def set_public(self, file_id: str, user_id: str, is_public: bool) -> FileRecord | None:
+    async def all_children(self, user_id: str, parent_id: str) -> list[FileRecord]:
+        owner, parent_match = parse_object_id(user_id), _mongo_parent_match(parent_id)
+        if owner is None or parent_match is None:
+            return []
+        cursor = self._files.find({"userId": owner, "parentId": parent_match})
+        return [_record_from_doc(doc) async for doc in cursor]
+
+    async def _update_owned(self, file_id: str, user_id: str, fields: dict[str, Any]) -> FileRecord | None:
         oid, owner = parse_object_id(file_id), parse_object_id(user_id)
         if oid is None or owner is None:
             return None
         doc = await self._files.find_one_and_update(
-            {"_id": oid, "userId": owner}, {"$set": {"isPublic": is_public}}, return_document=ReturnDocument.AFTER
+            {"_id": oid, "userId": owner},
+            {"$set": {**fields, "updatedAt": _to_date(time.time())}},
+            return_document=ReturnDocument.AFTER,
         )
         return _record_from_doc(doc) if doc else None
 
+    async def set_public(self, file_id: str, user_id: str, is_public: bool) -> FileRecord | None:
+        return await self._update_owned(file_id, user_id, {"isPublic": is_public})
+
+    async def update(self, file_id: str, user_id: str, changes: Changes) -> FileRecord | None:
+        fields: dict[str, Any] = {}
+        if changes.name is not None:
+            fields["name"] = changes.name
+        if changes.parent_id is not None:
+            fields["parentId"] = _mongo_parent(changes.parent_id)
+        return await self._update_owned(file_id, user_id, fields)
+
+    async def delete_many(self, file_ids: list[str]) -> None:
+        await self._files.delete_many({"_id": {"$in": [ObjectId(i) for i in file_ids]}})
+
     async def stale_thumbnails(self, older_than: float, limit: int) -> list[FileRecord]:
-        cutoff = datetime.fromtimestamp(older_than, UTC).replace(tzinfo=None)
-        cursor = self._files.find({"type": "image", "thumbnail": "pending", "createdAt": {"$lt": cutoff}}).limit(limit)
+        query = {"type": "image", "thumbnail": "pending", "createdAt": {"$lt": _to_date(older_than)}}
+        cursor = self._files.find(query).limit(limit)
         return [_record_from_doc(doc) async for doc in cursor]
 
-    async def delete(self, file_id: str) -> None:
-        await self._files.delete_one({"_id": ObjectId(file_id)})
 
-
-_COLUMNS = "id, user_id, name, type, is_public, parent_id, local_path, size, sha256, thumbnail, created_at"
+_COLUMNS = "id, user_id, name, type, is_public, parent_id, local_path, size, sha256, thumbnail, created_at, updated_at"
 
 
 def _record_from_row(row: aiosqlite.Row) -> FileRecord:
@@ -162,7 +207,19 @@ def _record_from_row(row: aiosqlite.Row) -> FileRecord:
         sha256=row["sha256"],
         thumbnail=row["thumbnail"],
         created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
+
+
+def _sqlite_parent(parent_id: int | str) -> int | str:
+    return 0 if is_root(parent_id) else str(parent_id).lower()
+
+
+def _sqlite_parent_where(parent_id: str) -> tuple[str, tuple[Any, ...]] | None:
+    if is_root(parent_id):
+        return "parent_id IN (0, '0')", ()
+    oid = parse_object_id(parent_id)
+    return ("parent_id = ?", (str(oid),)) if oid else None
 
 
 class SqliteFileStore:
@@ -174,22 +231,27 @@ class SqliteFileStore:
             row = await cursor.fetchone()
         return _record_from_row(row) if row else None
 
+    async def _many(self, sql: str, args: tuple[Any, ...]) -> list[FileRecord]:
+        async with self._conn.execute(sql, args) as cursor:
+            return [_record_from_row(row) for row in await cursor.fetchall()]
+
     async def insert(self, record: FileRecord) -> None:
-        parent: int | str = 0 if is_root(record.parent_id) else str(record.parent_id).lower()
+        now = record.created_at or time.time()
         await self._conn.execute(
-            f"INSERT INTO files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
                 record.user_id,
                 record.name,
                 record.type,
                 int(record.is_public),
-                parent,
+                _sqlite_parent(record.parent_id),
                 record.local_path,
                 record.size,
                 record.sha256,
                 record.thumbnail,
-                record.created_at or time.time(),
+                now,
+                record.updated_at or now,
             ),
         )
 
@@ -202,42 +264,59 @@ class SqliteFileStore:
         if oid is None:
             return None
         return await self._one(
-            f"SELECT {_COLUMNS} FROM files WHERE id = ? AND user_id = ?",
-            (str(oid), user_id.lower()),
+            f"SELECT {_COLUMNS} FROM files WHERE id = ? AND user_id = ?", (str(oid), user_id.lower())
         )
 
     async def list_children(self, user_id: str, parent_id: str, page: int) -> list[FileRecord]:
-        if is_root(parent_id):
-            where, args = "parent_id IN (0, '0')", ()
-        else:
-            oid = parse_object_id(parent_id)
-            if oid is None:
-                return []
-            where, args = "parent_id = ?", (str(oid),)
-        sql = f"SELECT {_COLUMNS} FROM files WHERE user_id = ? AND {where} ORDER BY rowid LIMIT ? OFFSET ?"
-        async with self._conn.execute(sql, (user_id.lower(), *args, PAGE_SIZE, page * PAGE_SIZE)) as cursor:
-            return [_record_from_row(row) for row in await cursor.fetchall()]
+        where = _sqlite_parent_where(parent_id)
+        if where is None:
+            return []
+        clause, args = where
+        sql = f"SELECT {_COLUMNS} FROM files WHERE user_id = ? AND {clause} ORDER BY rowid LIMIT ? OFFSET ?"
+        return await self._many(sql, (user_id.lower(), *args, PAGE_SIZE, page * PAGE_SIZE))
 
-    async def set_public(self, file_id: str, user_id: str, is_public: bool) -> FileRecord | None:
+    async def all_children(self, user_id: str, parent_id: str) -> list[FileRecord]:
+        where = _sqlite_parent_where(parent_id)
+        if where is None:
+            return []
+        clause, args = where
+        return await self._many(
+            f"SELECT {_COLUMNS} FROM files WHERE user_id = ? AND {clause}", (user_id.lower(), *args)
+        )
+
+    async def _update_owned(self, file_id: str, user_id: str, fields: dict[str, Any]) -> FileRecord | None:
         oid = parse_object_id(file_id)
         if oid is None:
             return None
-        async with self._conn.execute(
-            f"UPDATE files SET is_public = ? WHERE id = ? AND user_id = ? RETURNING {_COLUMNS}",
-            (int(is_public), str(oid), user_id.lower()),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return _record_from_row(row) if row else None
+        fields = {**fields, "updated_at": time.time()}
+        assignments = ", ".join(f"{column} = ?" for column in fields)  # column names are constants of this module
+        return await self._one(
+            f"UPDATE files SET {assignments} WHERE id = ? AND user_id = ? RETURNING {_COLUMNS}",
+            (*fields.values(), str(oid), user_id.lower()),
+        )
+
+    async def set_public(self, file_id: str, user_id: str, is_public: bool) -> FileRecord | None:
+        return await self._update_owned(file_id, user_id, {"is_public": int(is_public)})
+
+    async def update(self, file_id: str, user_id: str, changes: Changes) -> FileRecord | None:
+        fields: dict[str, Any] = {}
+        if changes.name is not None:
+            fields["name"] = changes.name
+        if changes.parent_id is not None:
+            fields["parent_id"] = _sqlite_parent(changes.parent_id)
+        return await self._update_owned(file_id, user_id, fields)
+
+    async def delete_many(self, file_ids: list[str]) -> None:
+        for start in range(0, len(file_ids), 500):
+            batch = file_ids[start : start + 500]
+            marks = ", ".join("?" for _ in batch)
+            await self._conn.execute(f"DELETE FROM files WHERE id IN ({marks})", tuple(batch))
 
     async def stale_thumbnails(self, older_than: float, limit: int) -> list[FileRecord]:
-        async with self._conn.execute(
+        return await self._many(
             f"SELECT {_COLUMNS} FROM files WHERE type = 'image' AND thumbnail = 'pending' AND created_at < ? LIMIT ?",
             (older_than, limit),
-        ) as cursor:
-            return [_record_from_row(row) for row in await cursor.fetchall()]
-
-    async def delete(self, file_id: str) -> None:
-        await self._conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
+        )
 
 
 def file_store(metadata: Metadata) -> FileStore:

@@ -4,21 +4,43 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.files.blobs import BlobStorage
 from services.files.library import Library
-from services.files.uploads import parse_upload
-from shared.errors import AuthenticationError
+from services.files.multipart import read_multipart
+from services.files.serving import send_file
+from services.files.uploads import decode_base64, form_to_body, parse_patch, parse_upload
+from shared.errors import AuthenticationError, UnsupportedMediaError
 from shared.identity import caller_of
 from shared.jsonbody import read_json_object
 
 LIBRARY_KEY = web.AppKey("library", Library)
+BLOBS_KEY = web.AppKey("blobs", BlobStorage)
+MAX_UPLOAD_KEY = web.AppKey("max_upload", int)
 
 
 async def upload_file(request: web.Request) -> web.Response:
     caller = caller_of(request)
     if caller.anonymous:  # the contract checks the token before anything in the body
         raise AuthenticationError()
+    library, blobs = request.app[LIBRARY_KEY], request.app[BLOBS_KEY]
+    if request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+        raise UnsupportedMediaError("Unsupported Content-Encoding")
+    if request.content_type == "multipart/form-data":
+        form = await read_multipart(request, blobs, request.app[MAX_UPLOAD_KEY])
+        try:
+            upload = parse_upload(form_to_body(form.fields), data_present=form.data is not None)
+            staged = form.data
+            view = await library.upload(caller, upload, staged.commit if staged and upload.type != "folder" else None)
+        finally:
+            await form.discard()  # a committed writer has nothing left to remove
+        return web.json_response(view, status=201)
     upload = parse_upload(await read_json_object(request))
-    view = await request.app[LIBRARY_KEY].upload(caller, upload)
+
+    async def stage():  # type: ignore[no-untyped-def]
+        assert upload.data is not None
+        return await blobs.write(decode_base64(upload.data))
+
+    view = await library.upload(caller, upload, stage if upload.type != "folder" else None)
     return web.json_response(view, status=201)
 
 
@@ -43,8 +65,21 @@ async def unpublish_file(request: web.Request) -> web.Response:
     return web.json_response(view)
 
 
+async def change_file(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    if caller.anonymous:
+        raise AuthenticationError()
+    patch = parse_patch(await read_json_object(request))
+    return web.json_response(await request.app[LIBRARY_KEY].change(caller, request.match_info["id"], patch))
+
+
+async def delete_file(request: web.Request) -> web.Response:
+    await request.app[LIBRARY_KEY].delete(caller_of(request), request.match_info["id"])
+    return web.Response(status=204)
+
+
 async def download_file(request: web.Request) -> web.StreamResponse:
     download = await request.app[LIBRARY_KEY].download(
         caller_of(request), request.match_info["id"], request.query.get("size")
     )
-    return web.FileResponse(download.path, headers={"Content-Type": download.content_type})
+    return await send_file(request, download)

@@ -22,9 +22,12 @@ from services.gateway.settings import GatewaySettings
 from shared.database import open_metadata
 from shared.errors import setup_errors
 from shared.health import setup_health
+from shared.http import SERVER_HANDLER_ARGS
 from shared.tokens import open_token_store
 
 SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
+# Larger reads from upstreams mean fewer, larger writes to clients: the proxy's cost is per chunk, not per byte.
+UPSTREAM_READ_BUFFER = 1024 * 1024
 
 
 async def metadata_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -50,8 +53,11 @@ async def upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
             total=None, sock_connect=settings.upstream_connect_timeout, sock_read=settings.upstream_read_timeout
         ),
         connector=aiohttp.TCPConnector(limit=200),
+        read_bufsize=UPSTREAM_READ_BUFFER,
     )
-    app[UPSTREAMS_KEY] = Upstreams(session, settings.auth_url, settings.files_url, settings.engines.internal_secret)
+    app[UPSTREAMS_KEY] = Upstreams(
+        session, settings.auth_url, settings.files_url, settings.engines.internal_secret, settings.sendfile_root
+    )
     yield
     await session.close()
 
@@ -59,7 +65,7 @@ async def upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: GatewaySettings | None = None) -> web.Application:
     settings = settings or GatewaySettings.from_env()
     # Bodies are streamed to upstreams, never read here, so client_max_size does not bound uploads.
-    app = web.Application()
+    app = web.Application(handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     setup_errors(app)
     app.cleanup_ctx.extend([metadata_ctx, tokens_ctx, upstreams_ctx])

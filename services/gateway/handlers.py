@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -24,6 +26,16 @@ class Upstreams:
     auth_url: str
     files_url: str
     secret: bytes
+    sendfile_root: Path | None = None
+    _root_seen: Path | None = None
+
+    async def downloads_root(self) -> Path | None:
+        """FOLDER_PATH once it exists here (the files service creates it at its first upload)."""
+        if self._root_seen is None and self.sendfile_root is not None:
+            root = self.sendfile_root
+            if await asyncio.to_thread(root.is_dir):
+                self._root_seen = await asyncio.to_thread(root.resolve)
+        return self._root_seen
 
 
 METADATA_KEY = web.AppKey("metadata", Metadata)
@@ -57,9 +69,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def proxy_to(
-    service: str, access: Access, public_methods: frozenset[str] = frozenset(), keep_token: bool = False
+    service: str,
+    access: Access,
+    public_methods: frozenset[str] = frozenset(),
+    keep_token: bool = False,
+    sendfile: bool = False,
 ) -> Handler:
-    """A handler that authenticates per `access` and forwards to `service` ("auth" or "files")."""
+    """A handler that authenticates per `access` and forwards to `service` ("auth" or "files").
+
+    With `sendfile`, a download the files service authorises is sent by the gateway from the shared volume.
+    """
 
     async def handler(request: web.Request) -> web.StreamResponse:
         mode = Access.PUBLIC if request.method in public_methods else access
@@ -71,6 +90,7 @@ def proxy_to(
             user_id = resolved or ANONYMOUS
         upstreams = request.app[UPSTREAMS_KEY]
         base = upstreams.auth_url if service == "auth" else upstreams.files_url
-        return await forward(request, upstreams.session, base, upstreams.secret, user_id, keep_token)
+        root = await upstreams.downloads_root() if sendfile else None
+        return await forward(request, upstreams.session, base, upstreams.secret, user_id, keep_token, root)
 
     return handler

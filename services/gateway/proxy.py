@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -10,11 +13,18 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from shared.errors import UnavailableError
+from shared.fileresponse import (
+    ACCEL_REQUEST_HEADER,
+    SENDFILE_ETAG_HEADER,
+    SENDFILE_HEADER,
+    HashedFileResponse,
+    without_conditionals,
+)
 from shared.identity import is_identity_header, sign
 
 log = logging.getLogger(__name__)
 
-CHUNK = 256 * 1024
+CHUNK = 1024 * 1024
 # RFC 9110 §7.6.1 hop-by-hop headers, plus Host (set for the upstream) and Content-Length (recomputed).
 HOP_BY_HOP = frozenset(
     {
@@ -62,6 +72,28 @@ def downstream_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
     return headers
 
 
+def _within(root: Path, candidate: str) -> Path | None:
+    """The file, if it resolves (symlinks followed) to a regular file directly inside `root`."""
+    resolved = Path(os.path.realpath(candidate))
+    if resolved.parent != root or not resolved.is_file():
+        return None
+    return resolved
+
+
+async def _send_local_file(request: web.Request, upstream: aiohttp.ClientResponse, root: Path) -> web.StreamResponse:
+    """The files service authorised the download and named the blob; send it from the shared volume."""
+    path = await asyncio.to_thread(_within, root, upstream.headers[SENDFILE_HEADER])
+    if path is None:
+        log.error("refusing to send a file outside FOLDER_PATH or missing: %s", upstream.headers[SENDFILE_HEADER])
+        return web.json_response({"error": "Not found"}, status=404)
+    headers = downstream_headers(upstream)
+    for name in (SENDFILE_HEADER, SENDFILE_ETAG_HEADER):
+        headers.popall(name, None)
+    response = HashedFileResponse(str(path), upstream.headers.get(SENDFILE_ETAG_HEADER) or None, headers=headers)
+    await response.prepare(without_conditionals(request))
+    return response
+
+
 async def forward(
     request: web.Request,
     session: aiohttp.ClientSession,
@@ -69,9 +101,14 @@ async def forward(
     secret: bytes,
     user_id: str,
     keep_token: bool = False,
+    sendfile_root: Path | None = None,
 ) -> web.StreamResponse:
+    """Stream the request to `base_url` and the answer back; with `sendfile_root`, let the files
+    service hand a download over to be sent from the shared volume."""
     headers = upstream_request_headers(request, keep_token)
     headers.update(sign(secret, user_id, request.method, request.raw_path))
+    if sendfile_root is not None:
+        headers[ACCEL_REQUEST_HEADER] = "1"
     url = URL(base_url + request.raw_path, encoded=True)
     data = request.content if request.body_exists else None
     response: web.StreamResponse | None = None
@@ -84,6 +121,8 @@ async def forward(
             allow_redirects=False,
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
         ) as upstream:
+            if sendfile_root is not None and upstream.status == 200 and SENDFILE_HEADER in upstream.headers:
+                return await _send_local_file(request, upstream, sendfile_root)
             response = web.StreamResponse(
                 status=upstream.status, reason=upstream.reason, headers=downstream_headers(upstream)
             )
@@ -95,7 +134,7 @@ async def forward(
                 response.content_length = upstream.content_length
             await response.prepare(request)
             if not no_body:
-                async for chunk in upstream.content.iter_chunked(CHUNK):
+                async for chunk in upstream.content.iter_any():
                     await response.write(chunk)
             await response.write_eof()
             return response

@@ -16,4 +16,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_route("*", "/files/{id}", proxy_to("files", Access.REQUIRED))
     app.router.add_route("*", "/files/{id}/publish", proxy_to("files", Access.REQUIRED))
     app.router.add_route("*", "/files/{id}/unpublish", proxy_to("files", Access.REQUIRED))
-    app.router.add_route("*", "/files/{id}/data", proxy_to("files", Access.OPTIONAL))
+    app.router.add_route("*", "/files/{id}/data", proxy_to("files", Access.OPTIONAL, sendfile=True))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from shared.settings import EngineSettings, env_float, env_int, env_str
+from shared.settings import EngineSettings, env_float, env_int, env_str, folder_path
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class GatewaySettings:
     files_url: str
     upstream_connect_timeout: float
     upstream_read_timeout: float
+    sendfile_root: Path | None  # FOLDER_PATH when the gateway shares the volume and sends downloads itself
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -27,4 +29,7 @@ class GatewaySettings:
             files_url=env_str("FILES_URL", f"http://127.0.0.1:{env_int('FILES_PORT', 5002)}").rstrip("/"),
             upstream_connect_timeout=env_float("UPSTREAM_CONNECT_TIMEOUT", 5.0),
             upstream_read_timeout=env_float("UPSTREAM_READ_TIMEOUT", 300.0),
+            sendfile_root=folder_path()
+            if env_str("GATEWAY_SENDFILE", "true").lower() in {"1", "true", "yes"}
+            else None,
         )

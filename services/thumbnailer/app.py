@@ -12,6 +12,7 @@ from services.thumbnailer.worker import ThumbnailWorker
 from shared.database import Metadata, open_metadata
 from shared.errors import setup_errors
 from shared.health import setup_health
+from shared.http import SERVER_HANDLER_ARGS
 from shared.jobs import FILE_QUEUE, JobQueue, RetryPolicy, open_job_queue, run_consumer, stop_task
 
 SETTINGS_KEY = web.AppKey("settings", ThumbnailerSettings)
@@ -44,7 +45,7 @@ async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
     settings = settings or ThumbnailerSettings.from_env()
-    app = web.Application()
+    app = web.Application(handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     setup_errors(app)
     app.cleanup_ctx.extend([metadata_ctx, jobs_ctx, consumer_ctx])

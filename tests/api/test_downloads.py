@@ -1,0 +1,141 @@
+"""GET/HEAD /files/:id/data as a file server: Range, ETag from the content, safe headers on every response."""
+
+import asyncio
+import hashlib
+
+import pytest
+
+from tests.conftest import Api
+from tests.support.images import image_bytes
+
+CSP = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def assert_safe(response) -> None:  # type: ignore[no-untyped-def]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"] == CSP
+
+
+async def uploaded(api: Api, name: str, content: bytes, public: bool = True) -> tuple[str, str]:
+    _, token = await api.new_user()
+    view = await api.upload(token, name, "file", content, isPublic=public)
+    return view["id"], token
+
+
+async def test_full_get_has_validators_length_and_safe_headers(api: Api) -> None:
+    content = b"0123456789" * 1000
+    file_id, _ = await uploaded(api, "digits.txt", content)
+    status, body, response = await api.call("GET", f"/files/{file_id}/data")
+    assert status == 200 and body == content
+    assert response.headers["ETag"] == f'"{hashlib.sha256(content).hexdigest()}"'
+    assert response.headers["Content-Length"] == str(len(content))
+    assert response.headers["Accept-Ranges"] == "bytes"
+    assert "Last-Modified" in response.headers
+    assert response.headers["Content-Disposition"].startswith("inline; ")
+    assert_safe(response)
+
+
+async def test_internal_hand_off_headers_never_reach_clients(api: Api) -> None:
+    file_id, _ = await uploaded(api, "x.bin", b"abc")
+    for method, headers in (("GET", {}), ("HEAD", {}), ("GET", {"Range": "bytes=0-0"})):
+        _, _, response = await api.call(method, f"/files/{file_id}/data", headers=headers)
+        assert not [name for name in response.headers if name.lower().startswith("x-fm-")]
+
+
+async def test_a_client_cannot_ask_for_the_hand_off(api: Api) -> None:
+    file_id, _ = await uploaded(api, "y.bin", b"abc")
+    status, body, response = await api.call("GET", f"/files/{file_id}/data", headers={"X-FM-Accel": "1"})
+    assert (status, body) == (200, b"abc") and "X-FM-Sendfile" not in response.headers
+
+
+async def test_head_has_headers_and_no_body(api: Api) -> None:
+    file_id, _ = await uploaded(api, "h.bin", b"x" * 4096)
+    status, body, response = await api.call("HEAD", f"/files/{file_id}/data")
+    assert status == 200 and body == b""
+    assert response.headers["Content-Length"] == "4096"
+    assert_safe(response)
+
+
+async def test_single_range_and_unsatisfiable_range(api: Api) -> None:
+    content = bytes(range(256)) * 4
+    file_id, _ = await uploaded(api, "r.bin", content)
+    status, body, response = await api.call("GET", f"/files/{file_id}/data", headers={"Range": "bytes=10-19"})
+    assert status == 206 and body == content[10:20]
+    assert response.headers["Content-Range"] == f"bytes 10-19/{len(content)}"
+    assert_safe(response)
+    status, body, response = await api.call("GET", f"/files/{file_id}/data", headers={"Range": "bytes=-5"})
+    assert status == 206 and body == content[-5:]
+    status, _, response = await api.call("GET", f"/files/{file_id}/data", headers={"Range": "bytes=5000-6000"})
+    assert status == 416 and response.headers["Content-Range"] == f"bytes */{len(content)}"
+
+
+async def test_if_none_match_gives_304(api: Api) -> None:
+    content = b"cache me"
+    file_id, _ = await uploaded(api, "c.txt", content)
+    etag = f'"{hashlib.sha256(content).hexdigest()}"'
+    for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        status, body, response = await api.call("GET", f"/files/{file_id}/data", headers={"If-None-Match": header})
+        assert status == 304 and body == b"" and response.headers["ETag"] == etag
+    status, body, _ = await api.call("GET", f"/files/{file_id}/data", headers={"If-None-Match": '"stale"'})
+    assert (status, body) == (200, content)
+    status, _, _ = await api.call("GET", f"/files/{file_id}/data", headers={"If-Match": '"stale"'})
+    assert status == 412
+
+
+async def test_private_files_keep_their_rules_with_conditional_headers(api: Api) -> None:
+    content = b"private"
+    file_id, token = await uploaded(api, "p.txt", content, public=False)
+    etag = f'"{hashlib.sha256(content).hexdigest()}"'
+    status, body, _ = await api.call("GET", f"/files/{file_id}/data", headers={"If-None-Match": etag})
+    assert (status, body) == (404, {"error": "Not found"})
+    status, _, response = await api.call("GET", f"/files/{file_id}/data", token=token)
+    assert status == 200 and response.headers["Cache-Control"] == "private, no-cache"
+
+
+@pytest.mark.parametrize(
+    ("name", "disposition"),
+    [
+        ("photo.png", "inline"),
+        ("photo.jpg", "inline"),
+        ("doc.pdf", "inline"),
+        ("notes.txt", "inline"),
+        ("clip.mp4", "inline"),
+        ("song.mp3", "inline"),
+        ("page.html", "attachment"),
+        ("page.htm", "attachment"),
+        ("logo.svg", "attachment"),
+        ("data.xml", "attachment"),
+        ("app.js", "attachment"),
+        ("page.xhtml", "attachment"),
+        ("noextension", "attachment"),
+        ("archive.zip", "attachment"),
+    ],
+)
+async def test_inline_only_for_passive_types(api: Api, name: str, disposition: str) -> None:
+    file_id, _ = await uploaded(api, name, b"<script>alert(1)</script>")
+    status, _, response = await api.call("GET", f"/files/{file_id}/data")
+    assert status == 200
+    assert response.headers["Content-Disposition"].split(";")[0] == disposition
+    assert_safe(response)
+
+
+async def test_disposition_encodes_any_name_safely(api: Api) -> None:
+    name = 'résumé "final"\r\nX-Injected: yes.txt'
+    file_id, _ = await uploaded(api, name, b"x")
+    status, _, response = await api.call("GET", f"/files/{file_id}/data")
+    assert status == 200 and "X-Injected" not in response.headers
+    disposition = response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22%0D%0AX-Injected%3A%20yes.txt" in disposition
+    assert 'filename="r_sum_ _final___X-Injected_ yes.txt"' in disposition
+
+
+async def test_thumbnail_responses_are_safe_too(api: Api) -> None:
+    _, token = await api.new_user()
+    view = await api.upload(token, "t.png", "image", image_bytes(60, 30), isPublic=True)
+    for _ in range(200):  # the thumbnail exists once it is served
+        status, _, response = await api.call("GET", f"/files/{view['id']}/data?size=100")
+        if status == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert status == 200 and response.headers["Content-Type"] == "image/png"
+    assert_safe(response)
