@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-embedded test-engines services services-stop check bench clean
+.PHONY: run test test-embedded test-engines test-integration compose-config services services-stop check bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -23,6 +23,12 @@ test-embedded: $(STAMP)
 
 test-engines: $(STAMP)
 	FM_BACKENDS=engines $(BIN)/python -m pytest
+
+test-integration: $(STAMP)
+	FM_BACKENDS=engines FM_STACK=compose $(BIN)/python -m pytest tests/api tests/integration
+
+compose-config:
+	bash scripts/compose-check.sh
 
 services:
 	bash scripts/services.sh start

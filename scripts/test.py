@@ -1,7 +1,8 @@
-"""`make test`: the whole suite against the embedded adapters, then against the real engines.
+"""`make test`: the whole suite on the embedded adapters, then on the real engines, then the integration
+harness (each service under gunicorn exactly as docker-compose.yml runs it, on the real engines).
 
-In CI (CI=true) the real-engine run is mandatory and an unreachable engine fails it. Elsewhere, when
-the engines are not running, that half is skipped with the reason printed (start them: `make services`).
+In CI (CI=true) the real-engine runs are mandatory and an unreachable engine fails them. Elsewhere, when
+the engines are not running, those runs are skipped with the reason printed (start them: `make services`).
 """
 
 from __future__ import annotations
@@ -50,17 +51,23 @@ def run_set(name: str, extra: list[str]) -> tuple[int, str]:
 def main() -> int:
     extra = sys.argv[1:]
     results: list[tuple[str, int, str]] = []
-    code, summary = run_set("embedded", extra)
+    code, summary = run_set("embedded", extra, {"FM_BACKENDS": "embedded"}, [])
     results.append(("embedded", code, summary))
     missing = unreachable_engines()
     if missing and not os.environ.get("CI"):
-        results.append(("engines", 0, f"skipped: {', '.join(missing)} not running (start them with `make services`)"))
+        reason = f"skipped: {', '.join(missing)} not running (start them with `make services`)"
+        results.append(("engines", 0, reason))
+        results.append(("integration", 0, reason))
     else:
-        code, summary = run_set("engines", extra)
+        code, summary = run_set("engines", extra, {"FM_BACKENDS": "engines"}, [])
         results.append(("engines", code, summary))
-    print("\n=== pass counts per adapter set ===")
+        code, summary = run_set(
+            "integration", extra, {"FM_BACKENDS": "engines", "FM_STACK": "compose"}, ["tests/api", "tests/integration"]
+        )
+        results.append(("integration", code, summary))
+    print("\n=== pass counts per set ===")
     for name, code, summary in results:
-        print(f"{name:>9}: {summary or 'no summary'}{'' if code == 0 else f'  (exit {code})'}")
+        print(f"{name:>11}: {summary or 'no summary'}{'' if code == 0 else f'  (exit {code})'}")
     return next((code for _, code, _ in results if code != 0), 0)
 
 

@@ -22,17 +22,32 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"adapter set: {os.environ.get('FM_BACKENDS', 'embedded')}"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Outage tests stop real engines: they belong to the engines run only (reported as deselected)."""
+def stack_class() -> type[Stack]:
+    """FM_STACK=compose: the services as docker-compose.yml runs them (gunicorn); otherwise as `make run` does."""
     import os
 
-    if os.environ.get("FM_BACKENDS", "embedded") == "engines":
-        return
-    selected = [item for item in items if "engines" not in item.keywords]
-    deselected = [item for item in items if "engines" in item.keywords]
+    if os.environ.get("FM_STACK") == "compose":
+        from tests.support.compose import ComposeStack
+
+        return ComposeStack
+    return Stack
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Outage tests stop real engines: engines run only. Integration tests: compose harness only.
+    What does not belong to this run is reported as deselected."""
+    import os
+
+    engines = os.environ.get("FM_BACKENDS", "embedded") == "engines"
+    compose = os.environ.get("FM_STACK") == "compose"
+
+    def belongs(item: pytest.Item) -> bool:
+        return (engines or "engines" not in item.keywords) and (compose or "integration" not in item.keywords)
+
+    deselected = [item for item in items if not belongs(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = selected
+        items[:] = [item for item in items if belongs(item)]
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +58,7 @@ def backends() -> Backends:
 @pytest.fixture(scope="session")
 def stack(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("stack")
-    running = Stack(backends, workdir)
+    running = stack_class()(backends, workdir)
     if backends.real:
         _reset_engines(backends)
     running.start()

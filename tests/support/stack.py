@@ -71,10 +71,18 @@ class Stack:
         for name in SERVICES:
             self.wait_healthy(name)
 
+    stop_signal = signal.SIGINT
+
+    def command(self, name: str) -> list[str]:
+        return [sys.executable, "-m", f"services.{name}"]
+
+    def service_env(self, name: str) -> dict[str, str]:
+        return self.env
+
     def start_service(self, name: str, wait: bool = True) -> None:
         with open(self.log_path(name), "ab") as log:
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=self.env, stdout=log, stderr=log
+                self.command(name), cwd=ROOT, env=self.service_env(name), stdout=log, stderr=log
             )
         if wait:
             self.wait_healthy(name)
@@ -94,11 +102,11 @@ class Stack:
             time.sleep(0.1)
         raise RuntimeError(f"{name} not healthy after {timeout}s:\n{self.log(name)[-3000:]}")
 
-    def stop_service(self, name: str, sig: int = signal.SIGINT) -> None:
+    def stop_service(self, name: str, sig: int | None = None) -> None:
         proc = self.procs.pop(name, None)
         if proc is None or proc.poll() is not None:
             return
-        proc.send_signal(sig)
+        proc.send_signal(sig if sig is not None else self.stop_signal)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
