@@ -33,11 +33,15 @@ def unreachable_engines() -> list[str]:
     return missing
 
 
-def run_set(name: str, extra: list[str]) -> tuple[int, str]:
-    print(f"\n=== adapter set: {name} ===", flush=True)
-    env = {**os.environ, "FM_BACKENDS": name}
+def run_set(name: str, extra: list[str], env_extra: dict[str, str], paths: list[str]) -> tuple[int, str]:
+    print(f"\n=== {name} ===", flush=True)
+    env = {**os.environ, **env_extra}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "pytest", *paths, *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     summary = ""
     assert proc.stdout is not None

@@ -13,36 +13,14 @@ from services.auth.routes import setup_routes
 from services.auth.settings import AuthSettings
 from services.auth.users_store import user_store
 from services.auth.welcome import WelcomeMailer
-from shared.database import Metadata, open_metadata
+from shared.engines import JOBS_KEY, METADATA_KEY, TOKENS_KEY, setup_engines
 from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.identity import setup_identity
-from shared.jobs import USER_QUEUE, JobQueue, open_job_queue, run_consumer, stop_task
-from shared.tokens import TokenStore, open_token_store
+from shared.jobs import USER_QUEUE, run_consumer, stop_task
 
 SETTINGS_KEY = web.AppKey("settings", AuthSettings)
-METADATA_KEY = web.AppKey("metadata", Metadata)
-TOKENS_KEY = web.AppKey("tokens", TokenStore)
-JOBS_KEY = web.AppKey("jobs", JobQueue)
-
-
-async def metadata_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[METADATA_KEY] = await open_metadata(app[SETTINGS_KEY].engines)
-    yield
-    await app[METADATA_KEY].close()
-
-
-async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[TOKENS_KEY] = await open_token_store(app[SETTINGS_KEY].engines, app[METADATA_KEY])
-    yield
-    await app[TOKENS_KEY].close()
-
-
-async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[JOBS_KEY] = await open_job_queue(app[SETTINGS_KEY].engines, app[METADATA_KEY])
-    yield
-    await app[JOBS_KEY].close()
 
 
 async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -66,17 +44,8 @@ def create_app(settings: AuthSettings | None = None) -> web.Application:
     app[SETTINGS_KEY] = settings
     setup_errors(app)
     setup_identity(app, settings.engines.internal_secret)
-    app.cleanup_ctx.extend([metadata_ctx, tokens_ctx, jobs_ctx, accounts_ctx, welcome_consumer_ctx])
+    checks = setup_engines(app, settings.engines, tokens=True, jobs=True)
+    app.cleanup_ctx.extend([accounts_ctx, welcome_consumer_ctx])
     setup_routes(app)
-
-    async def metadata_ready() -> bool:
-        return await app[METADATA_KEY].ping()
-
-    async def tokens_ready() -> bool:
-        return await app[TOKENS_KEY].ping()
-
-    async def jobs_ready() -> bool:
-        return await app[JOBS_KEY].ping()
-
-    setup_health(app, {"metadata": metadata_ready, "tokens": tokens_ready, "jobs": jobs_ready})
+    setup_health(app, checks)
     return app

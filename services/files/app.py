@@ -15,30 +15,15 @@ from services.files.handlers import BLOBS_KEY, LIBRARY_KEY, MAX_UPLOAD_KEY
 from services.files.library import Library
 from services.files.routes import setup_routes
 from services.files.settings import FilesSettings
-from shared.database import Metadata, open_metadata
+from shared.engines import JOBS_KEY, METADATA_KEY, setup_engines
 from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.identity import setup_identity
-from shared.jobs import JobQueue, open_job_queue
 
 log = logging.getLogger(__name__)
 
 SETTINGS_KEY = web.AppKey("settings", FilesSettings)
-METADATA_KEY = web.AppKey("metadata", Metadata)
-JOBS_KEY = web.AppKey("jobs", JobQueue)
-
-
-async def metadata_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[METADATA_KEY] = await open_metadata(app[SETTINGS_KEY].engines)
-    yield
-    await app[METADATA_KEY].close()
-
-
-async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[JOBS_KEY] = await open_job_queue(app[SETTINGS_KEY].engines, app[METADATA_KEY])
-    yield
-    await app[JOBS_KEY].close()
 
 
 async def library_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -76,14 +61,8 @@ def create_app(settings: FilesSettings | None = None) -> web.Application:
     app[MAX_UPLOAD_KEY] = settings.max_upload
     setup_errors(app)
     setup_identity(app, settings.engines.internal_secret)
-    app.cleanup_ctx.extend([metadata_ctx, jobs_ctx, library_ctx, reconciler_ctx])
+    checks = setup_engines(app, settings.engines, jobs=True)
+    app.cleanup_ctx.extend([library_ctx, reconciler_ctx])
     setup_routes(app)
-
-    async def metadata_ready() -> bool:
-        return await app[METADATA_KEY].ping()
-
-    async def jobs_ready() -> bool:
-        return await app[JOBS_KEY].ping()
-
-    setup_health(app, {"metadata": metadata_ready, "jobs": jobs_ready})
+    setup_health(app, checks)
     return app

@@ -9,39 +9,23 @@ from aiohttp import web
 
 from services.gateway.authn import TokenResolver
 from services.gateway.directory import directory
-from services.gateway.handlers import (
-    DIRECTORY_KEY,
-    METADATA_KEY,
-    RESOLVER_KEY,
-    TOKENS_KEY,
-    UPSTREAMS_KEY,
-    Upstreams,
-)
+from services.gateway.handlers import DIRECTORY_KEY, RESOLVER_KEY, UPSTREAMS_KEY, Upstreams
 from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
-from shared.database import open_metadata
+from shared.engines import METADATA_KEY, TOKENS_KEY, setup_engines
 from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
-from shared.tokens import open_token_store
 
 SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
 # Larger reads from upstreams mean fewer, larger writes to clients: the proxy's cost is per chunk, not per byte.
 UPSTREAM_READ_BUFFER = 1024 * 1024
 
 
-async def metadata_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[METADATA_KEY] = await open_metadata(app[SETTINGS_KEY].engines)
+async def access_ctx(app: web.Application) -> AsyncIterator[None]:
     app[DIRECTORY_KEY] = directory(app[METADATA_KEY])
-    yield
-    await app[METADATA_KEY].close()
-
-
-async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[TOKENS_KEY] = await open_token_store(app[SETTINGS_KEY].engines, app[METADATA_KEY])
     app[RESOLVER_KEY] = TokenResolver(app[TOKENS_KEY], app[DIRECTORY_KEY])
     yield
-    await app[TOKENS_KEY].close()
 
 
 async def upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -68,7 +52,8 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
     app = web.Application(handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     setup_errors(app)
-    app.cleanup_ctx.extend([metadata_ctx, tokens_ctx, upstreams_ctx])
+    checks = setup_engines(app, settings.engines, tokens=True)
+    app.cleanup_ctx.extend([access_ctx, upstreams_ctx])
     setup_routes(app)
 
     async def upstream_ready(url: str) -> bool:
@@ -78,17 +63,11 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
         except (aiohttp.ClientError, TimeoutError):
             return False
 
-    async def metadata_ready() -> bool:
-        return await app[METADATA_KEY].ping()
-
-    async def tokens_ready() -> bool:
-        return await app[TOKENS_KEY].ping()
-
     async def auth_ready() -> bool:
         return await upstream_ready(settings.auth_url)
 
     async def files_ready() -> bool:
         return await upstream_ready(settings.files_url)
 
-    setup_health(app, {"metadata": metadata_ready, "tokens": tokens_ready, "auth": auth_ready, "files": files_ready})
+    setup_health(app, {**checks, "auth": auth_ready, "files": files_ready})
     return app

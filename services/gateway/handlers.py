@@ -14,10 +14,9 @@ from aiohttp import web
 from services.gateway.authn import TokenResolver
 from services.gateway.directory import Directory
 from services.gateway.proxy import forward
-from shared.database import Metadata
+from shared.engines import METADATA_KEY, TOKENS_KEY
 from shared.errors import AuthenticationError
 from shared.identity import ANONYMOUS
-from shared.tokens import TokenStore
 
 
 @dataclass
@@ -38,8 +37,6 @@ class Upstreams:
         return self._root_seen
 
 
-METADATA_KEY = web.AppKey("metadata", Metadata)
-TOKENS_KEY = web.AppKey("tokens", TokenStore)
 DIRECTORY_KEY = web.AppKey("directory", Directory)
 RESOLVER_KEY = web.AppKey("resolver", TokenResolver)
 UPSTREAMS_KEY = web.AppKey("upstreams", Upstreams)

@@ -1,0 +1,28 @@
+"""The gunicorn policy every HTTP service shares; each service's gunicorn_conf.py names only its address."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def gunicorn_settings(
+    host_var: str, default_host: str, port_var: str, default_port: int, workers: int
+) -> dict[str, Any]:
+    return {
+        "bind": f"{os.environ.get(host_var, default_host)}:{os.environ.get(port_var, str(default_port))}",
+        "worker_class": "aiohttp.GunicornWebWorker",
+        "workers": int(os.environ.get("WEB_CONCURRENCY", str(workers))),
+        # SIGTERM: stop accepting, let in-flight requests (a long download) finish for up to this long;
+        # the aiohttp worker gives its handlers 95% of it.
+        "graceful_timeout": int(os.environ.get("GRACEFUL_TIMEOUT", "30")),
+        "timeout": 60,  # worker heartbeat: an event loop blocked this long is restarted
+        # Longer than the idle timeout of the load balancer or gateway pool in front, so that it closes first.
+        "keepalive": 75,
+        # No access log: request lines carry query strings, and nothing about a request may leak a token.
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": os.environ.get("LOG_LEVEL", "info").lower(),
+        # gunicorn's control socket defaults to one path under $HOME, shared by every master on the host.
+        "control_socket_disable": True,
+    }
