@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -79,15 +80,24 @@ def _internal_secret(data_dir: Path) -> bytes:
         return configured.encode()
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "internal.secret"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32))
-        handle.flush()
-        os.fsync(handle.fileno())
-    return path.read_bytes().strip()
+    if not path.exists():
+        # Several processes start at once: each writes a candidate in full, then tries to publish it with
+        # link(), which is atomic and fails if the name exists. Nobody can read a half-written secret.
+        candidate = data_dir / f".internal.secret.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(candidate, path)
+        finally:
+            candidate.unlink()
+    secret = path.read_bytes().strip()
+    if len(secret) < 32:
+        raise ValueError(f"{path} holds no usable secret; remove it to have a new one made")
+    return secret
 
 
 def folder_path() -> Path:
