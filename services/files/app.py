@@ -24,6 +24,7 @@ from shared.identity import setup_identity
 log = logging.getLogger(__name__)
 
 SETTINGS_KEY = web.AppKey("settings", FilesSettings)
+TEMP_FILE_MAX_AGE = 3600.0  # seconds without a write before a temp file counts as abandoned
 
 
 async def library_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -34,7 +35,8 @@ async def library_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def reconciler_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Re-publishes thumbnail jobs of images still pending after a while (a publish lost to an outage)."""
+    """Re-publishes thumbnail jobs of images still pending after a while (a publish lost to an outage),
+    and removes temp files abandoned by a crashed process."""
     settings = app[SETTINGS_KEY]
 
     async def loop() -> None:
@@ -44,8 +46,11 @@ async def reconciler_ctx(app: web.Application) -> AsyncIterator[None]:
                 count = await app[LIBRARY_KEY].republish_stale(settings.reconcile_after)
                 if count:
                     log.info("re-published %d pending thumbnail job(s)", count)
+                swept = await app[BLOBS_KEY].sweep_temp_files(TEMP_FILE_MAX_AGE)
+                if swept:
+                    log.info("removed %d abandoned temp file(s)", swept)
             except Exception as exc:  # noqa: BLE001 - try again next round
-                log.warning("thumbnail reconciler round failed: %r", exc)
+                log.warning("reconciler round failed: %r", exc)
 
     task = asyncio.create_task(loop(), name="thumbnail-reconciler")
     yield

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import BinaryIO
 from shared.errors import InsufficientStorageError
 
 TEMP_PREFIX = ".upload-"
+THUMBNAIL_TEMP_PREFIX = ".thumb-"  # the thumbnailer's, in the same folder
 THUMBNAIL_SUFFIXES = ("_500", "_250", "_100")
 FLUSH_BYTES = 1024 * 1024
 
@@ -134,6 +136,28 @@ class BlobStorage:
 
     async def remove(self, local_path: str) -> None:
         await asyncio.to_thread(_unlink_quietly, local_path)
+
+    async def sweep_temp_files(self, older_than_seconds: float) -> int:
+        """Remove temp files of uploads or thumbnails that a crashed process left behind.
+
+        A live upload writes continuously, so its temp file's mtime stays recent; only abandoned ones age.
+        """
+        return await asyncio.to_thread(self._sweep, older_than_seconds)
+
+    def _sweep(self, older_than_seconds: float) -> int:
+        if not self.folder.is_dir():
+            return 0
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if not entry.name.startswith((TEMP_PREFIX, THUMBNAIL_TEMP_PREFIX)):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+        return removed
 
     async def remove_with_thumbnails(self, local_paths: list[str]) -> None:
         def unlink_all() -> None:
