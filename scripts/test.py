@@ -52,6 +52,11 @@ def run_set(name: str, extra: list[str], env_extra: dict[str, str], paths: list[
     return proc.wait(), summary
 
 
+def _count(summary: str, kind: str) -> int:
+    match = re.search(rf"(\d+) {kind}", summary)
+    return int(match.group(1)) if match else 0
+
+
 def main() -> int:
     extra = sys.argv[1:]
     results: list[tuple[str, int, str]] = []
@@ -72,6 +77,8 @@ def main() -> int:
     print("\n=== pass counts per set ===")
     for name, code, summary in results:
         print(f"{name:>11}: {summary or 'no summary'}{'' if code == 0 else f'  (exit {code})'}")
+    totals = {kind: sum(_count(summary, kind) for _, _, summary in results) for kind in ("passed", "failed", "error")}
+    print(f"total: {totals['passed']} passed, {totals['failed'] + totals['error']} failed")
     return next((code for _, code, _ in results if code != 0), 0)
 
 
