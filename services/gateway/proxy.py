@@ -24,7 +24,6 @@ from shared.identity import is_identity_header, sign
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1024 * 1024
 # RFC 9110 §7.6.1 hop-by-hop headers, plus Host (set for the upstream) and Content-Length (recomputed).
 HOP_BY_HOP = frozenset(
     {

@@ -16,12 +16,10 @@ from shared.http import SERVER_HANDLER_ARGS
 from shared.jobs import FILE_QUEUE, RetryPolicy, run_consumer, stop_task
 
 SETTINGS_KEY = web.AppKey("settings", ThumbnailerSettings)
-WORKER_KEY = web.AppKey("worker", ThumbnailWorker)
 
 
 async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:
     worker = ThumbnailWorker(sources(app[METADATA_KEY]), app[SETTINGS_KEY].max_pixels)
-    app[WORKER_KEY] = worker
     task = await run_consumer(app[JOBS_KEY], FILE_QUEUE, worker.handle)
     yield
     await stop_task(task)

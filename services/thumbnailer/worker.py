@@ -18,7 +18,6 @@ class ThumbnailWorker:
         self._sources = sources
         self._max_pixels = max_pixels
         self._slots = asyncio.Semaphore(concurrency)
-        self.processed = 0
 
     async def handle(self, payload: dict[str, Any]) -> None:
         file_id = payload.get("fileId")
@@ -41,5 +40,4 @@ class ThumbnailWorker:
             await self._sources.mark(source.file_id, "failed")
             raise JobRejected(str(exc)) from exc
         await self._sources.mark(source.file_id, "ready")
-        self.processed += 1
         log.info("thumbnails ready for %s", source.file_id)

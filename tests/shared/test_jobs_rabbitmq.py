@@ -1,7 +1,5 @@
 """The RabbitMQ job queue against the real broker: durable, persistent, retried, dead-lettered."""
 
-import asyncio
-import contextlib
 import json
 import uuid
 from typing import Any
@@ -11,6 +9,7 @@ import pytest
 
 from shared.jobs import JobRejected, RabbitJobQueue, RetryPolicy
 from tests.support.engines import Backends
+from tests.support.payloads import consume_for
 
 pytestmark = pytest.mark.engines
 
@@ -36,14 +35,6 @@ async def dead_letters(url: str, name: str) -> list[tuple[dict[str, Any], dict[s
             out.append((json.loads(message.body), dict(message.headers)))
             await message.ack()
     return out
-
-
-async def consume_for(queue: RabbitJobQueue, name: str, handler: Any, seconds: float) -> None:
-    task = asyncio.create_task(queue.consume(name, handler))
-    await asyncio.sleep(seconds)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def test_messages_are_durable_and_persistent(backends: Backends, queue_name: str) -> None:

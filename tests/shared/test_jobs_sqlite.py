@@ -9,14 +9,7 @@ import pytest
 
 from shared.database import open_sqlite
 from shared.jobs import JobRejected, RetryPolicy, SqliteJobQueue
-
-
-async def drain(queue: SqliteJobQueue, name: str, handler: Any, seconds: float) -> None:
-    task = asyncio.create_task(queue.consume(name, handler))
-    await asyncio.sleep(seconds)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+from tests.support.payloads import consume_for
 
 
 async def states(conn: Any) -> list[tuple[str, int, str | None]]:
@@ -40,7 +33,7 @@ async def test_success_removes_the_job(conn: Any) -> None:
 
     await queue.publish("q", {"n": 1})
     await queue.publish("other", {"n": 2})
-    await drain(queue, "q", handler, 0.3)
+    await consume_for(queue, "q", handler, 0.3)
     assert seen == [{"n": 1}]
     assert await states(conn) == [("ready", 0, None)]  # the other queue's job is untouched
 
@@ -55,7 +48,7 @@ async def test_rejection_fails_without_retry(conn: Any) -> None:
         raise JobRejected("Missing fileId")
 
     await queue.publish("q", {})
-    await drain(queue, "q", handler, 0.3)
+    await consume_for(queue, "q", handler, 0.3)
     assert calls == 1
     assert await states(conn) == [("failed", 1, "Missing fileId")]
 
@@ -70,7 +63,7 @@ async def test_errors_retry_with_backoff_then_dead_letter(conn: Any) -> None:
         raise RuntimeError("transient")
 
     await queue.publish("q", {"x": 1})
-    await drain(queue, "q", handler, 1.0)
+    await consume_for(queue, "q", handler, 1.0)
     assert calls == 3
     [(state, attempts, error)] = await states(conn)
     assert (state, attempts) == ("dead", 3) and "transient" in str(error)
@@ -95,7 +88,7 @@ async def test_a_job_whose_consumer_died_is_redelivered_after_its_lease(conn: An
     async def handler(payload: dict[str, Any]) -> None:
         seen.append(payload)
 
-    await drain(queue, "q", handler, 0.6)
+    await consume_for(queue, "q", handler, 0.6)
     assert seen == [{"x": 1}]
     assert await states(conn) == []
 
@@ -107,5 +100,5 @@ async def test_malformed_payload_is_rejected(conn: Any) -> None:
     async def handler(payload: dict[str, Any]) -> None:
         raise AssertionError("never called")
 
-    await drain(queue, "q", handler, 0.2)
+    await consume_for(queue, "q", handler, 0.2)
     assert await states(conn) == [("failed", 1, "Malformed job payload")]

@@ -1,9 +1,12 @@
-"""Large deterministic bodies generated on the fly, never held in memory."""
+"""Test helpers around asynchronous bodies and consumers: large generated bodies, bounded consumer runs."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 MIB = 2**20
 
@@ -26,3 +29,12 @@ class GeneratedBody:
             sent += len(chunk)
             index += 1
             yield chunk
+
+
+async def consume_for(queue: Any, name: str, handler: Any, seconds: float) -> None:
+    """Run a job consumer for a while, then stop it as a shutdown would."""
+    task = asyncio.create_task(queue.consume(name, handler))
+    await asyncio.sleep(seconds)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
