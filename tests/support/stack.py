@@ -66,10 +66,15 @@ class Stack:
         return self.log_path(name).read_text(errors="replace")
 
     def start(self) -> None:
-        for name in SERVICES:
-            self.start_service(name, wait=False)
-        for name in SERVICES:
-            self.wait_healthy(name)
+        """All four, or none: a service that fails to come up stops the ones already running."""
+        try:
+            for name in SERVICES:
+                self.start_service(name, wait=False)
+            for name in SERVICES:
+                self.wait_healthy(name)
+        except BaseException:
+            self.stop()
+            raise
 
     stop_signal = signal.SIGINT
 
