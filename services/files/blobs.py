@@ -23,6 +23,7 @@ TEMP_PREFIX = ".upload-"
 THUMBNAIL_TEMP_PREFIX = ".thumb-"  # the thumbnailer's, in the same folder
 THUMBNAIL_SUFFIXES = ("_500", "_250", "_100")
 FLUSH_BYTES = 1024 * 1024
+_WRITE_BEHIND = hasattr(os, "posix_fadvise")
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,13 @@ class BlobWriter:
     def _write(self, data: bytes) -> None:
         assert self._handle is not None
         try:
+            start = self._handle.tell()
             self._handle.write(data)
+            if _WRITE_BEHIND:
+                # Start writing these pages back now (DONTNEED on dirty pages queues their writeback), so
+                # the final fsync has little left to do and a large upload does not flood the page cache.
+                self._handle.flush()
+                os.posix_fadvise(self._handle.fileno(), start, len(data), os.POSIX_FADV_DONTNEED)
         except OSError as exc:
             raise _storage_error(exc) from exc
 
