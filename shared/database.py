@@ -84,6 +84,16 @@ async def open_sqlite(path: Path) -> aiosqlite.Connection:
     return conn
 
 
+async def sqlite_alive(conn: aiosqlite.Connection) -> bool:
+    """The liveness probe of every store kept in the SQLite file (metadata, tokens, jobs)."""
+    try:
+        await conn.execute("SELECT 1")
+        return True
+    except Exception as exc:  # noqa: BLE001 - any failure means "not alive"
+        log.debug("sqlite ping failed: %r", exc)
+        return False
+
+
 def mongo_client(url: str) -> AsyncMongoClient[dict[str, Any]]:
     # Short selection timeout: an outage must turn into a quick 503, not a 30 s hang.
     return AsyncMongoClient(url, serverSelectionTimeoutMS=2000, connectTimeoutMS=2000, tz_aware=False)
@@ -113,11 +123,11 @@ class Metadata:
         return "mongodb" if self.mongo is not None else "sqlite"
 
     async def ping(self) -> bool:
+        if self.sqlite is not None:
+            return await sqlite_alive(self.sqlite)
         try:
-            if self.mongo is not None:
-                await self.mongo.command("ping")
-            elif self.sqlite is not None:
-                await self.sqlite.execute("SELECT 1")
+            assert self.mongo is not None
+            await self.mongo.command("ping")
             return True
         except Exception as exc:  # noqa: BLE001 - any failure means "not alive"
             log.debug("metadata ping failed: %r", exc)

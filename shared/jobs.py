@@ -22,7 +22,7 @@ import aio_pika
 import aiosqlite
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
-from shared.database import Metadata, open_sqlite
+from shared.database import Metadata, open_sqlite, sqlite_alive
 from shared.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -276,11 +276,7 @@ class SqliteJobQueue:
             await self._conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     async def ping(self) -> bool:
-        try:
-            await self._conn.execute("SELECT 1")
-            return True
-        except Exception:  # noqa: BLE001
-            return False
+        return await sqlite_alive(self._conn)
 
     async def close(self) -> None:
         if self._owns_connection:

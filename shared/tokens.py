@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from shared.database import Metadata, open_sqlite
+from shared.database import Metadata, open_sqlite, sqlite_alive
 from shared.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -91,11 +91,7 @@ class SqliteTokenStore:
         await self._conn.execute("DELETE FROM tokens WHERE key = ?", (token_key(token),))
 
     async def ping(self) -> bool:
-        try:
-            await self._conn.execute("SELECT 1")
-            return True
-        except Exception:  # noqa: BLE001
-            return False
+        return await sqlite_alive(self._conn)
 
     async def close(self) -> None:
         if self._owns_connection:

@@ -35,6 +35,11 @@ async def until(predicate, timeout: float = 30.0):  # type: ignore[no-untyped-de
         await asyncio.sleep(0.3)
 
 
+async def both_stores_alive(api: Api) -> bool:
+    status, body, _ = await api.call("GET", "/status")
+    return status == 200 and body == {"redis": True, "db": True}
+
+
 async def test_redis_down_status_false_protected_503_then_recovers(
     api: Api, stack: Stack, engine_outage: list[str]
 ) -> None:
@@ -50,11 +55,7 @@ async def test_redis_down_status_false_protected_503_then_recovers(
     engine_outage.clear()
 
     # Recovery of ours, whatever Redis kept: a fresh login works through the same running services.
-    async def status_ok() -> bool:
-        status, body, _ = await api.call("GET", "/status")
-        return status == 200 and body == {"redis": True, "db": True}
-
-    assert await until(status_ok)
+    assert await until(lambda: both_stores_alive(api))
     _, email = await api.sign_up()
     fresh = await api.log_in(email)
     status, body, _ = await api.call("GET", "/users/me", token=fresh)
@@ -91,11 +92,7 @@ async def test_mongodb_down_is_503_then_recovers(api: Api, stack: Stack, engine_
     engine_outage.clear()
 
     # Recovery of ours, whatever the server kept: new writes and reads work through the same processes.
-    async def status_ok() -> bool:
-        status, body, _ = await api.call("GET", "/status")
-        return status == 200 and body == {"redis": True, "db": True}
-
-    assert await until(status_ok)
+    assert await until(lambda: both_stores_alive(api))
     _, fresh = await api.new_user()
     created = await api.upload(fresh, "after", "folder")
     status, body, _ = await api.call("GET", f"/files/{created['id']}", token=fresh)
