@@ -139,7 +139,8 @@ build_ferretdb() {
     (cd "$work/src" && go build -o "$FERRETDB_BIN" ./cmd/ferretdb)
     rm -rf "$work"
   fi
-  "$FERRETDB_BIN" --version | head -1 >&2
+  # The whole output is read (no `head`): under pipefail a writer cut off by SIGPIPE fails the script.
+  "$FERRETDB_BIN" --version | sed -n 1p >&2
 }
 
 start_mongo() {
