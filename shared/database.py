@@ -40,9 +40,17 @@ CREATE TABLE IF NOT EXISTS files (
     mime_type TEXT,
     thumbnail TEXT,
     created_at REAL,
-    updated_at REAL
+    updated_at REAL,
+    deleted_at REAL,
+    thumbnail_requests INTEGER,
+    thumbnail_requested_at REAL
 );
 CREATE INDEX IF NOT EXISTS files_owner_parent ON files (user_id, parent_id);
+CREATE TABLE IF NOT EXISTS leases (
+    key TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tokens (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL,
@@ -61,6 +69,30 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (queue, state, visible_at);
 """
 
+# Columns added after a release: (table, column, declaration). A file made by an earlier version gets them
+# with ALTER TABLE at start-up; several processes may race to add one, and the loser's "duplicate column"
+# is the wanted outcome.
+ADDED_COLUMNS = (
+    ("files", "deleted_at", "REAL"),
+    ("files", "thumbnail_requests", "INTEGER"),
+    ("files", "thumbnail_requested_at", "REAL"),
+)
+LATE_INDEXES = "CREATE INDEX IF NOT EXISTS files_deleted ON files (deleted_at) WHERE deleted_at IS NOT NULL;"
+
+
+async def _migrate(conn: aiosqlite.Connection) -> None:
+    for table, column, declaration in ADDED_COLUMNS:
+        async with conn.execute(f"PRAGMA table_info({table})") as cursor:
+            present = {row[1] for row in await cursor.fetchall()}
+        if column in present:
+            continue
+        try:
+            await conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
+    await conn.executescript(LATE_INDEXES)
+
 
 async def open_sqlite(path: Path) -> aiosqlite.Connection:
     """One connection per process; WAL lets the four processes share the file, FULL sync keeps commits."""
@@ -74,6 +106,7 @@ async def open_sqlite(path: Path) -> aiosqlite.Connection:
         try:
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.executescript(SQLITE_SCHEMA)
+            await _migrate(conn)
             break
         except sqlite3.OperationalError:
             if attempt == 49:
@@ -108,6 +141,7 @@ async def ensure_mongo_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db["files"].create_index(
         [("userId", ASCENDING), ("parentId", ASCENDING), ("_id", ASCENDING)], name="owner_parent_id"
     )
+    await db["files"].create_index([("deletedAt", ASCENDING)], name="deleted_at")
 
 
 @dataclass

@@ -51,6 +51,10 @@ class InsufficientStorageError(DomainError):
         super().__init__(message)
 
 
+class DataIntegrityError(DomainError):
+    """Stored data contradicts its record (a truncated blob): the server's fault, said plainly."""
+
+
 class UnavailableError(DomainError):
     """A dependency (database, token store, broker, upstream) does not answer."""
 
@@ -66,6 +70,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     PayloadTooLargeError: 413,
     UnsupportedMediaError: 415,
     InsufficientStorageError: 507,
+    DataIntegrityError: 500,
     UnavailableError: 503,
 }
 

@@ -46,6 +46,21 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         return float(min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1))))
 
+    def retry_queue(self, queue: str, attempt: int) -> str:
+        """One retry queue per delay: messages in one queue share one TTL, so none waits behind a longer one."""
+        return self.retry_queue_for_delay(queue, self.delay(attempt))
+
+    @staticmethod
+    def retry_queue_for_delay(queue: str, delay: float) -> str:
+        return f"{queue}.retry.{round(delay * 1000)}ms"
+
+    def tiers(self) -> list[float]:
+        return sorted({self.delay(attempt) for attempt in range(1, max(2, self.max_attempts))})
+
+    def queue_names(self, queue: str) -> list[str]:
+        """Every queue a job of `queue` may sit in: the queue, its retry tiers, its dead letters."""
+        return [queue, *(self.retry_queue_for_delay(queue, d) for d in self.tiers()), f"{queue}.dead"]
+
 
 class JobQueue(Protocol):
     async def publish(self, queue: str, payload: dict[str, Any]) -> None: ...
@@ -85,7 +100,10 @@ class RabbitJobQueue:
                 self._connection = await aio_pika.connect_robust(
                     self._url, timeout=5, client_properties={"connection_name": "files-manager"}
                 )
-                self._channel = await self._connection.channel(publisher_confirms=True)  # type: ignore[assignment]
+                # on_return_raises: a mandatory message that no queue takes fails its publish, not silently.
+                self._channel = await self._connection.channel(  # type: ignore[assignment]
+                    publisher_confirms=True, on_return_raises=True
+                )
                 await self._channel.set_qos(prefetch_count=self._prefetch)
                 self._declared.clear()
             assert self._channel is not None
@@ -97,11 +115,17 @@ class RabbitJobQueue:
         )
         if queue not in self._declared:
             await channel.declare_queue(f"{queue}.dead", durable=True)
-            await channel.declare_queue(
-                f"{queue}.retry",
-                durable=True,
-                arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue},
-            )
+            for delay in self._policy.tiers():
+                # Expired messages go back to the main queue; the TTL is the queue's, the same for all.
+                await channel.declare_queue(
+                    self._policy.retry_queue_for_delay(queue, delay),
+                    durable=True,
+                    arguments={
+                        "x-message-ttl": round(delay * 1000),
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": queue,
+                    },
+                )
             self._declared.add(queue)
         return main
 
@@ -118,7 +142,6 @@ class RabbitJobQueue:
         routing_key: str,
         body: bytes,
         headers: dict[str, Any],
-        expiration: float | None = None,
     ) -> None:
         message = aio_pika.Message(
             body=body,
@@ -126,7 +149,6 @@ class RabbitJobQueue:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=uuid.uuid4().hex,
             headers=headers,
-            expiration=expiration,
         )
         await channel.default_exchange.publish(message, routing_key=routing_key, mandatory=True, timeout=10)
 
@@ -177,7 +199,7 @@ class RabbitJobQueue:
                 wait = self._policy.delay(attempt)
                 log.warning("job on %s failed (attempt %d), retry in %.1fs: %r", queue, attempt, wait, exc)
                 await self._send(
-                    channel, f"{queue}.retry", message.body, {**headers, "x-attempts": attempt}, expiration=wait
+                    channel, self._policy.retry_queue(queue, attempt), message.body, {**headers, "x-attempts": attempt}
                 )
         await message.ack()
 
@@ -256,24 +278,39 @@ class SqliteJobQueue:
             await handler(_decode(body))
         except JobRejected as exc:
             log.warning("job %d on %s failed: %s", job_id, queue, exc)
-            await self._conn.execute(
-                "UPDATE jobs SET state = 'failed', last_error = ? WHERE id = ?", (str(exc), job_id)
-            )
+            await self._record("UPDATE jobs SET state = 'failed', last_error = ? WHERE id = ?", (str(exc), job_id))
         except Exception as exc:  # noqa: BLE001 - a job's failure never stops the consumer
             if attempt >= self._policy.max_attempts:
                 log.error("job %d on %s dead after %d attempts: %r", job_id, queue, attempt, exc)
-                await self._conn.execute(
-                    "UPDATE jobs SET state = 'dead', last_error = ? WHERE id = ?", (repr(exc), job_id)
-                )
+                await self._record("UPDATE jobs SET state = 'dead', last_error = ? WHERE id = ?", (repr(exc), job_id))
             else:
                 wait = self._policy.delay(attempt)
                 log.warning("job %d on %s failed (attempt %d), retry in %.1fs: %r", job_id, queue, attempt, wait, exc)
-                await self._conn.execute(
+                await self._record(
                     "UPDATE jobs SET visible_at = ?, last_error = ? WHERE id = ?",
                     (time.time() + wait, repr(exc), job_id),
                 )
         else:
-            await self._conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            await self._record("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    async def _record(self, sql: str, args: tuple[Any, ...]) -> None:
+        """A job's outcome, retried while the file is locked; if it never lands the lease runs out and the
+        job runs again (at least once), which its handler tolerates."""
+        pause = 0.05
+        for attempt in range(8):
+            try:
+                await self._execute(sql, args)
+                return
+            except Exception as exc:  # noqa: BLE001 - `database is locked` and its kin
+                if attempt == 7:
+                    log.error("job outcome not recorded, the job will run again: %r", exc)
+                    return
+                log.warning("job outcome not recorded yet (%r); retrying", exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
+    async def _execute(self, sql: str, args: tuple[Any, ...]) -> None:
+        await self._conn.execute(sql, args)
 
     async def ping(self) -> bool:
         return await sqlite_alive(self._conn)
@@ -293,12 +330,46 @@ async def open_job_queue(
     return SqliteJobQueue(await open_sqlite(settings.sqlite_path), owns_connection=True, policy=policy)
 
 
-async def run_consumer(queue: JobQueue, name: str, handler: JobHandler) -> asyncio.Task[None]:
-    """Start a consumer task; the caller cancels it on shutdown."""
-    return asyncio.create_task(queue.consume(name, handler), name=f"consume-{name}")
+class Consumer:
+    """A supervised consumer: if consuming ever stops with an error, it is logged and started again after a
+    backoff, and `alive` is false meanwhile (a readiness check)."""
+
+    def __init__(self, queue: JobQueue, name: str, handler: JobHandler, restart_delay: float = 1.0) -> None:
+        self._queue, self._name, self._handler = queue, name, handler
+        self._restart_delay = restart_delay
+        self.restarts = 0
+        self._running = False
+        self._task = asyncio.create_task(self._supervise(), name=f"consume-{name}")
+
+    @property
+    def alive(self) -> bool:
+        return self._running and not self._task.done()
+
+    async def ready(self) -> bool:
+        return self.alive
+
+    async def _supervise(self) -> None:
+        delay = self._restart_delay
+        while True:
+            self._running = True
+            try:
+                await self._queue.consume(self._name, self._handler)
+                raise RuntimeError("consumer returned")
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a dead consumer is restarted, never left dead
+                self._running = False
+                self.restarts += 1
+                log.error("consumer of %s stopped (%r); restarting in %.1fs", self._name, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
-async def stop_task(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+async def run_consumer(queue: JobQueue, name: str, handler: JobHandler) -> Consumer:
+    """Start a supervised consumer; the caller stops it on shutdown."""
+    return Consumer(queue, name, handler)

@@ -73,6 +73,8 @@ def _reset_engines(backends: Backends) -> None:
     import aio_pika
     import redis
 
+    from shared.jobs import RetryPolicy
+
     client = redis.Redis.from_url(str(backends.redis_url))
     for key in client.scan_iter("auth_*"):
         client.delete(key)
@@ -83,7 +85,7 @@ def _reset_engines(backends: Backends) -> None:
         async with connection:
             channel = await connection.channel()
             for queue in ("fileQueue", "userQueue"):
-                for name in (queue, f"{queue}.retry", f"{queue}.dead"):
+                for name in (*RetryPolicy().queue_names(queue), f"{queue}.retry"):  # .retry: an older version's
                     try:
                         await channel.queue_delete(name)
                     except Exception:  # noqa: BLE001, S112 - absent queues are fine

@@ -18,8 +18,9 @@ from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.identity import setup_identity
-from shared.jobs import USER_QUEUE, run_consumer, stop_task
+from shared.jobs import USER_QUEUE, Consumer, run_consumer
 
+CONSUMER_KEY = web.AppKey("consumer", Consumer)
 SETTINGS_KEY = web.AppKey("settings", AuthSettings)
 
 
@@ -33,9 +34,10 @@ async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def welcome_consumer_ctx(app: web.Application) -> AsyncIterator[None]:
     mailer = WelcomeMailer(user_store(app[METADATA_KEY]), app[SETTINGS_KEY].smtp)
-    task = await run_consumer(app[JOBS_KEY], USER_QUEUE, mailer.handle)
+    consumer = await run_consumer(app[JOBS_KEY], USER_QUEUE, mailer.handle)
+    app[CONSUMER_KEY] = consumer
     yield
-    await stop_task(task)
+    await consumer.stop()
 
 
 def create_app(settings: AuthSettings | None = None) -> web.Application:
@@ -47,5 +49,9 @@ def create_app(settings: AuthSettings | None = None) -> web.Application:
     checks = setup_engines(app, settings.engines, tokens=True, jobs=True)
     app.cleanup_ctx.extend([accounts_ctx, welcome_consumer_ctx])
     setup_routes(app)
-    setup_health(app, checks)
+
+    async def consumer_ready() -> bool:
+        return CONSUMER_KEY in app and app[CONSUMER_KEY].alive
+
+    setup_health(app, {**checks, "consumer": consumer_ready})
     return app

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from services.files.blobs import BlobStorage
 from services.files.files_store import file_store
+from services.files.fsck import Checker
 from services.files.handlers import BLOBS_KEY, LIBRARY_KEY, MAX_UPLOAD_KEY
 from services.files.library import Library
 from services.files.routes import setup_routes
 from services.files.settings import FilesSettings
+from services.files.tree_lease import TreeLeases, lease_store
 from shared.engines import JOBS_KEY, METADATA_KEY, setup_engines
 from shared.errors import setup_errors
 from shared.health import setup_health
@@ -24,35 +27,63 @@ from shared.identity import setup_identity
 log = logging.getLogger(__name__)
 
 SETTINGS_KEY = web.AppKey("settings", FilesSettings)
-TEMP_FILE_MAX_AGE = 3600.0  # seconds without a write before a temp file counts as abandoned
+CHECKER_KEY = web.AppKey("checker", Checker)
+RECOVERY_TIMEOUT = 30.0  # seconds the start-up may spend finishing interrupted deletes before serving
 
 
 async def library_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
+    store, leases = file_store(app[METADATA_KEY]), TreeLeases(lease_store(app[METADATA_KEY]))
     app[BLOBS_KEY] = BlobStorage(settings.folder_path)
-    app[LIBRARY_KEY] = Library(file_store(app[METADATA_KEY]), app[BLOBS_KEY], app[JOBS_KEY])
+    app[LIBRARY_KEY] = Library(store, app[BLOBS_KEY], app[JOBS_KEY], leases, settings.max_thumbnail_requests)
+    app[CHECKER_KEY] = Checker(store, settings.folder_path, app[LIBRARY_KEY], leases)
+    # Deletes a crash interrupted are finished before the first request, so none is seen half done.
+    try:
+        async with asyncio.timeout(RECOVERY_TIMEOUT):
+            purged = await app[LIBRARY_KEY].purge_pending()
+        if purged:
+            log.info("finished interrupted deletes: %d record(s) removed", purged)
+    except Exception as exc:  # noqa: BLE001 - an engine still starting: the reconciler finishes them
+        log.warning("interrupted deletes not finished at start-up: %r", exc)
     yield
 
 
 async def reconciler_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Re-publishes thumbnail jobs of images still pending after a while (a publish lost to an outage),
-    and removes temp files abandoned by a crashed process."""
+    """Background upkeep, first at start-up then every interval: temp files of dead writers, interrupted
+    deletes, thumbnail jobs of images still pending (bounded), and unreferenced blobs past their grace."""
     settings = app[SETTINGS_KEY]
+    library, blobs, checker = app[LIBRARY_KEY], app[BLOBS_KEY], app[CHECKER_KEY]
+
+    async def republish() -> int:
+        return await library.republish_stale(settings.reconcile_after)
+
+    async def sweep_blobs() -> int:
+        return await checker.sweep_unreferenced(settings.blob_grace)
+
+    steps = {
+        "removed temp file(s) of dead writers": blobs.sweep_temp_files,
+        "finished interrupted deletes, record(s)": library.purge_pending,
+        "re-published pending thumbnail job(s)": republish,
+    }
 
     async def loop() -> None:
+        last_blob_sweep = -float("inf")
         while True:
-            await asyncio.sleep(settings.reconcile_interval)
-            try:
-                count = await app[LIBRARY_KEY].republish_stale(settings.reconcile_after)
+            todo = dict(steps)
+            if time.monotonic() - last_blob_sweep >= settings.blob_sweep_interval:
+                last_blob_sweep = time.monotonic()
+                todo["removed unreferenced blob(s) past their grace"] = sweep_blobs
+            for name, step in todo.items():
+                try:
+                    count = await step()
+                except Exception as exc:  # noqa: BLE001 - try again next round
+                    log.warning("upkeep step failed (%s): %r", name, exc)
+                    continue
                 if count:
-                    log.info("re-published %d pending thumbnail job(s)", count)
-                swept = await app[BLOBS_KEY].sweep_temp_files(TEMP_FILE_MAX_AGE)
-                if swept:
-                    log.info("removed %d abandoned temp file(s)", swept)
-            except Exception as exc:  # noqa: BLE001 - try again next round
-                log.warning("reconciler round failed: %r", exc)
+                    log.info("%s: %d", name, count)
+            await asyncio.sleep(settings.reconcile_interval)
 
-    task = asyncio.create_task(loop(), name="thumbnail-reconciler")
+    task = asyncio.create_task(loop(), name="files-upkeep")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

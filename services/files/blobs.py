@@ -11,17 +11,15 @@ import contextlib
 import errno
 import hashlib
 import os
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from shared import tempfiles
 from shared.errors import InsufficientStorageError
+from shared.thumbnails import THUMBNAIL_SUFFIXES
 
-TEMP_PREFIX = ".upload-"
-THUMBNAIL_TEMP_PREFIX = ".thumb-"  # the thumbnailer's, in the same folder
-THUMBNAIL_SUFFIXES = ("_500", "_250", "_100")
 FLUSH_BYTES = 1024 * 1024
 _WRITE_BEHIND = hasattr(os, "posix_fadvise")
 
@@ -38,7 +36,7 @@ class BlobWriter:
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
-        self._temp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        self._temp: Path | None = None
         self._handle: BinaryIO | None = None
         self._hash = hashlib.sha256()
         self._pending: list[bytes] = []
@@ -47,11 +45,11 @@ class BlobWriter:
         self.size = 0
 
     async def open(self) -> None:
-        self._handle = await asyncio.to_thread(self._open)
+        self._temp, self._handle = await asyncio.to_thread(self._open)
 
-    def _open(self) -> BinaryIO:
+    def _open(self) -> tuple[Path, BinaryIO]:
         self._folder.mkdir(parents=True, exist_ok=True)
-        return open(self._temp, "xb")  # noqa: SIM115 - closed in commit/abort
+        return tempfiles.create_locked(self._folder, tempfiles.UPLOAD_PREFIX)  # closed in commit/abort
 
     async def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -98,12 +96,12 @@ class BlobWriter:
         return StoredBlob(str(final), self.size, self._hash.hexdigest())
 
     def _commit(self, final: Path) -> None:
-        assert self._handle is not None
+        assert self._handle is not None and self._temp is not None
         try:
             self._handle.flush()
             os.fsync(self._handle.fileno())
+            os.replace(self._temp, final)  # before close: the lock shows a live writer until the rename
             self._handle.close()
-            os.replace(self._temp, final)
             _fsync_dir(self._folder)
         except OSError as exc:
             raise _storage_error(exc) from exc
@@ -115,9 +113,10 @@ class BlobWriter:
         await asyncio.to_thread(self._abort)
 
     def _abort(self) -> None:
+        if self._temp is not None:
+            _unlink_quietly(str(self._temp))
         if self._handle is not None and not self._handle.closed:
             self._handle.close()
-        _unlink_quietly(str(self._temp))
 
 
 class BlobStorage:
@@ -144,27 +143,9 @@ class BlobStorage:
     async def remove(self, local_path: str) -> None:
         await asyncio.to_thread(_unlink_quietly, local_path)
 
-    async def sweep_temp_files(self, older_than_seconds: float) -> int:
-        """Remove temp files of uploads or thumbnails that a crashed process left behind.
-
-        A live upload writes continuously, so its temp file's mtime stays recent; only abandoned ones age.
-        """
-        return await asyncio.to_thread(self._sweep, older_than_seconds)
-
-    def _sweep(self, older_than_seconds: float) -> int:
-        if not self.folder.is_dir():
-            return 0
-        cutoff = time.time() - older_than_seconds
-        removed = 0
-        with os.scandir(self.folder) as entries:
-            for entry in entries:
-                if not entry.name.startswith((TEMP_PREFIX, THUMBNAIL_TEMP_PREFIX)):
-                    continue
-                with contextlib.suppress(FileNotFoundError):
-                    if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                        os.unlink(entry.path)
-                        removed += 1
-        return removed
+    async def sweep_temp_files(self) -> int:
+        """Remove temp files of uploads or thumbnails whose writing process is gone (shared/tempfiles.py)."""
+        return await asyncio.to_thread(tempfiles.sweep, self.folder)
 
     async def remove_with_thumbnails(self, local_paths: list[str]) -> None:
         def unlink_all() -> None:

@@ -7,6 +7,7 @@ for a folder. Both root spellings are read as root.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -41,6 +42,8 @@ class FileRecord:
     thumbnail: str | None = None
     created_at: float | None = None
     updated_at: float | None = None
+    deleted_at: float | None = None  # set: being deleted, invisible to every read (ADR 6)
+    thumbnail_requests: int = 0  # thumbnail jobs published for this image so far
 
 
 @dataclass(frozen=True)
@@ -52,15 +55,35 @@ class Changes:
 
 
 class FileStore(Protocol):
+    """Every read but `children` and `scan` sees live records only: a record marked deleted is gone."""
+
     async def insert(self, record: FileRecord) -> None: ...
     async def get(self, file_id: str) -> FileRecord | None: ...
     async def get_owned(self, file_id: str, user_id: str) -> FileRecord | None: ...
     async def list_children(self, user_id: str, parent_id: str, page: int) -> list[FileRecord]: ...
-    async def all_children(self, user_id: str, parent_id: str) -> list[FileRecord]: ...
+    async def children(self, user_id: str, parent_id: str) -> list[FileRecord]:
+        """Every child, marked ones included: what a delete must reach."""
+        ...
+
     async def set_public(self, file_id: str, user_id: str, is_public: bool) -> FileRecord | None: ...
     async def update(self, file_id: str, user_id: str, changes: Changes) -> FileRecord | None: ...
+    async def mark_deleted(self, file_ids: list[str], at: float) -> None: ...
+    async def marked(self, limit: int) -> list[FileRecord]: ...
     async def delete_many(self, file_ids: list[str]) -> None: ...
     async def stale_thumbnails(self, older_than: float, limit: int) -> list[FileRecord]: ...
+    async def claim_thumbnail_request(self, file_id: str, older_than: float, now: float) -> int | None:
+        """Count one more job for a live image still pending since before `older_than`; None if another
+        process claimed it first (or it is no longer pending)."""
+        ...
+
+    async def unclaim_thumbnail_request(self, file_id: str) -> None:
+        """Take back one count: its job never reached the queue (the broker was down)."""
+        ...
+
+    async def fail_thumbnail(self, file_id: str) -> bool: ...
+    def scan(self) -> AsyncIterator[FileRecord]:
+        """Every record of every owner, marked ones included (the checker's view)."""
+        ...
 
 
 def _parent_from_doc(value: Any) -> int | str:
@@ -94,7 +117,12 @@ def _record_from_doc(doc: dict[str, Any]) -> FileRecord:
         thumbnail=doc.get("thumbnail"),
         created_at=_to_epoch(doc.get("createdAt")),
         updated_at=_to_epoch(doc.get("updatedAt")),
+        deleted_at=_to_epoch(doc.get("deletedAt")),
+        thumbnail_requests=int(doc.get("thumbnailRequests") or 0),
     )
+
+
+LIVE: dict[str, Any] = {"deletedAt": None}  # matches documents without the field too (an original's)
 
 
 def _mongo_parent(parent_id: int | str) -> Any:
@@ -125,18 +153,19 @@ class MongoFileStore:
         if record.local_path is not None:
             doc.update(localPath=record.local_path, size=record.size, sha256=record.sha256)
         if record.thumbnail is not None:
-            doc["thumbnail"] = record.thumbnail
+            doc.update(thumbnail=record.thumbnail, thumbnailRequests=record.thumbnail_requests)
+            doc["thumbnailRequestedAt"] = _to_date(now)
         doc.update(createdAt=_to_date(now), updatedAt=_to_date(record.updated_at or now))
         await self._files.insert_one(doc)
 
     async def get(self, file_id: str) -> FileRecord | None:
         oid = parse_object_id(file_id)
-        doc = await self._files.find_one({"_id": oid}) if oid else None
+        doc = await self._files.find_one({"_id": oid, **LIVE}) if oid else None
         return _record_from_doc(doc) if doc else None
 
     async def get_owned(self, file_id: str, user_id: str) -> FileRecord | None:
         oid, owner = parse_object_id(file_id), parse_object_id(user_id)
-        doc = await self._files.find_one({"_id": oid, "userId": owner}) if oid and owner else None
+        doc = await self._files.find_one({"_id": oid, "userId": owner, **LIVE}) if oid and owner else None
         return _record_from_doc(doc) if doc else None
 
     async def list_children(self, user_id: str, parent_id: str, page: int) -> list[FileRecord]:
@@ -144,7 +173,7 @@ class MongoFileStore:
         if owner is None or parent_match is None:
             return []
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"userId": owner, "parentId": parent_match}},
+            {"$match": {"userId": owner, "parentId": parent_match, **LIVE}},
             {"$sort": {"_id": 1}},
             {"$skip": page * PAGE_SIZE},
             {"$limit": PAGE_SIZE},
@@ -152,7 +181,7 @@ class MongoFileStore:
         cursor = await self._files.aggregate(pipeline)
         return [_record_from_doc(doc) async for doc in cursor]
 
-    async def all_children(self, user_id: str, parent_id: str) -> list[FileRecord]:
+    async def children(self, user_id: str, parent_id: str) -> list[FileRecord]:
         owner, parent_match = parse_object_id(user_id), _mongo_parent_match(parent_id)
         if owner is None or parent_match is None:
             return []
@@ -164,7 +193,7 @@ class MongoFileStore:
         if oid is None or owner is None:
             return None
         doc = await self._files.find_one_and_update(
-            {"_id": oid, "userId": owner},
+            {"_id": oid, "userId": owner, **LIVE},
             {"$set": {**fields, "updatedAt": _to_date(time.time())}},
             return_document=ReturnDocument.AFTER,
         )
@@ -181,16 +210,67 @@ class MongoFileStore:
             fields["parentId"] = _mongo_parent(changes.parent_id)
         return await self._update_owned(file_id, user_id, fields)
 
-    async def delete_many(self, file_ids: list[str]) -> None:
-        await self._files.delete_many({"_id": {"$in": [ObjectId(i) for i in file_ids]}})
+    async def mark_deleted(self, file_ids: list[str], at: float) -> None:
+        for start in range(0, len(file_ids), 500):
+            batch = [ObjectId(i) for i in file_ids[start : start + 500]]
+            await self._files.update_many({"_id": {"$in": batch}, **LIVE}, {"$set": {"deletedAt": _to_date(at)}})
 
-    async def stale_thumbnails(self, older_than: float, limit: int) -> list[FileRecord]:
-        query = {"type": "image", "thumbnail": "pending", "createdAt": {"$lt": _to_date(older_than)}}
-        cursor = self._files.find(query).limit(limit)
+    async def marked(self, limit: int) -> list[FileRecord]:
+        cursor = self._files.find({"deletedAt": {"$ne": None}}).limit(limit)
         return [_record_from_doc(doc) async for doc in cursor]
 
+    async def delete_many(self, file_ids: list[str]) -> None:
+        for start in range(0, len(file_ids), 500):
+            batch = [ObjectId(i) for i in file_ids[start : start + 500]]
+            await self._files.delete_many({"_id": {"$in": batch}})
 
-_COLUMNS = "id, user_id, name, type, is_public, parent_id, local_path, size, sha256, thumbnail, created_at, updated_at"
+    @staticmethod
+    def _stale(older_than: float) -> dict[str, Any]:
+        cutoff = _to_date(older_than)
+        return {
+            "type": "image",
+            "thumbnail": "pending",
+            **LIVE,
+            "$or": [
+                {"thumbnailRequestedAt": {"$lt": cutoff}},
+                {"thumbnailRequestedAt": None, "createdAt": {"$lt": cutoff}},
+            ],
+        }
+
+    async def stale_thumbnails(self, older_than: float, limit: int) -> list[FileRecord]:
+        cursor = self._files.find(self._stale(older_than)).limit(limit)
+        return [_record_from_doc(doc) async for doc in cursor]
+
+    async def claim_thumbnail_request(self, file_id: str, older_than: float, now: float) -> int | None:
+        doc = await self._files.find_one_and_update(
+            {"_id": ObjectId(file_id), **self._stale(older_than)},
+            {"$inc": {"thumbnailRequests": 1}, "$set": {"thumbnailRequestedAt": _to_date(now)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(doc["thumbnailRequests"]) if doc else None
+
+    async def unclaim_thumbnail_request(self, file_id: str) -> None:
+        await self._files.update_one(
+            {"_id": ObjectId(file_id), "thumbnailRequests": {"$gt": 0}}, {"$inc": {"thumbnailRequests": -1}}
+        )
+
+    async def fail_thumbnail(self, file_id: str) -> bool:
+        result = await self._files.update_one(
+            {"_id": ObjectId(file_id), "thumbnail": "pending"}, {"$set": {"thumbnail": "failed"}}
+        )
+        return result.modified_count == 1
+
+    async def scan(self) -> AsyncIterator[FileRecord]:
+        async for doc in self._files.find({}):
+            yield _record_from_doc(doc)
+
+
+_COLUMNS = (
+    "id, user_id, name, type, is_public, parent_id, local_path, size, sha256, thumbnail, created_at, updated_at,"
+    " deleted_at, thumbnail_requests"
+)
+_LIVE = "deleted_at IS NULL"
+_STALE = f"type = 'image' AND thumbnail = 'pending' AND {_LIVE} AND COALESCE(thumbnail_requested_at, created_at) < ?"
 
 
 def _record_from_row(row: aiosqlite.Row) -> FileRecord:
@@ -208,6 +288,8 @@ def _record_from_row(row: aiosqlite.Row) -> FileRecord:
         thumbnail=row["thumbnail"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        deleted_at=row["deleted_at"],
+        thumbnail_requests=row["thumbnail_requests"] or 0,
     )
 
 
@@ -238,7 +320,7 @@ class SqliteFileStore:
     async def insert(self, record: FileRecord) -> None:
         now = record.created_at or time.time()
         await self._conn.execute(
-            f"INSERT INTO files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO files ({_COLUMNS}, thumbnail_requested_at) VALUES ({', '.join('?' * 15)})",
             (
                 record.id,
                 record.user_id,
@@ -252,19 +334,22 @@ class SqliteFileStore:
                 record.thumbnail,
                 now,
                 record.updated_at or now,
+                None,
+                record.thumbnail_requests,
+                now if record.thumbnail is not None else None,
             ),
         )
 
     async def get(self, file_id: str) -> FileRecord | None:
         oid = parse_object_id(file_id)
-        return await self._one(f"SELECT {_COLUMNS} FROM files WHERE id = ?", (str(oid),)) if oid else None
+        return await self._one(f"SELECT {_COLUMNS} FROM files WHERE id = ? AND {_LIVE}", (str(oid),)) if oid else None
 
     async def get_owned(self, file_id: str, user_id: str) -> FileRecord | None:
         oid = parse_object_id(file_id)
         if oid is None:
             return None
         return await self._one(
-            f"SELECT {_COLUMNS} FROM files WHERE id = ? AND user_id = ?", (str(oid), user_id.lower())
+            f"SELECT {_COLUMNS} FROM files WHERE id = ? AND user_id = ? AND {_LIVE}", (str(oid), user_id.lower())
         )
 
     async def list_children(self, user_id: str, parent_id: str, page: int) -> list[FileRecord]:
@@ -272,10 +357,10 @@ class SqliteFileStore:
         if where is None:
             return []
         clause, args = where
-        sql = f"SELECT {_COLUMNS} FROM files WHERE user_id = ? AND {clause} ORDER BY rowid LIMIT ? OFFSET ?"
+        sql = f"SELECT {_COLUMNS} FROM files WHERE user_id = ? AND {clause} AND {_LIVE} ORDER BY rowid LIMIT ? OFFSET ?"
         return await self._many(sql, (user_id.lower(), *args, PAGE_SIZE, page * PAGE_SIZE))
 
-    async def all_children(self, user_id: str, parent_id: str) -> list[FileRecord]:
+    async def children(self, user_id: str, parent_id: str) -> list[FileRecord]:
         where = _sqlite_parent_where(parent_id)
         if where is None:
             return []
@@ -291,7 +376,7 @@ class SqliteFileStore:
         fields = {**fields, "updated_at": time.time()}
         assignments = ", ".join(f"{column} = ?" for column in fields)  # column names are constants of this module
         return await self._one(
-            f"UPDATE files SET {assignments} WHERE id = ? AND user_id = ? RETURNING {_COLUMNS}",
+            f"UPDATE files SET {assignments} WHERE id = ? AND user_id = ? AND {_LIVE} RETURNING {_COLUMNS}",
             (*fields.values(), str(oid), user_id.lower()),
         )
 
@@ -306,6 +391,15 @@ class SqliteFileStore:
             fields["parent_id"] = _sqlite_parent(changes.parent_id)
         return await self._update_owned(file_id, user_id, fields)
 
+    async def mark_deleted(self, file_ids: list[str], at: float) -> None:
+        for start in range(0, len(file_ids), 500):
+            batch = file_ids[start : start + 500]
+            marks = ", ".join("?" for _ in batch)
+            await self._conn.execute(f"UPDATE files SET deleted_at = ? WHERE id IN ({marks}) AND {_LIVE}", (at, *batch))
+
+    async def marked(self, limit: int) -> list[FileRecord]:
+        return await self._many(f"SELECT {_COLUMNS} FROM files WHERE deleted_at IS NOT NULL LIMIT ?", (limit,))
+
     async def delete_many(self, file_ids: list[str]) -> None:
         for start in range(0, len(file_ids), 500):
             batch = file_ids[start : start + 500]
@@ -313,10 +407,33 @@ class SqliteFileStore:
             await self._conn.execute(f"DELETE FROM files WHERE id IN ({marks})", tuple(batch))
 
     async def stale_thumbnails(self, older_than: float, limit: int) -> list[FileRecord]:
-        return await self._many(
-            f"SELECT {_COLUMNS} FROM files WHERE type = 'image' AND thumbnail = 'pending' AND created_at < ? LIMIT ?",
-            (older_than, limit),
+        return await self._many(f"SELECT {_COLUMNS} FROM files WHERE {_STALE} LIMIT ?", (older_than, limit))
+
+    async def claim_thumbnail_request(self, file_id: str, older_than: float, now: float) -> int | None:
+        async with self._conn.execute(
+            "UPDATE files SET thumbnail_requests = COALESCE(thumbnail_requests, 0) + 1, thumbnail_requested_at = ?"
+            f" WHERE id = ? AND {_STALE} RETURNING thumbnail_requests",
+            (now, file_id, older_than),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else None
+
+    async def unclaim_thumbnail_request(self, file_id: str) -> None:
+        await self._conn.execute(
+            "UPDATE files SET thumbnail_requests = thumbnail_requests - 1 WHERE id = ? AND thumbnail_requests > 0",
+            (file_id,),
         )
+
+    async def fail_thumbnail(self, file_id: str) -> bool:
+        async with self._conn.execute(
+            "UPDATE files SET thumbnail = 'failed' WHERE id = ? AND thumbnail = 'pending' RETURNING id", (file_id,)
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def scan(self) -> AsyncIterator[FileRecord]:
+        async with self._conn.execute(f"SELECT {_COLUMNS} FROM files") as cursor:
+            async for row in cursor:
+                yield _record_from_row(row)
 
 
 def file_store(metadata: Metadata) -> FileStore:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import stat
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,17 +15,19 @@ from typing import Any
 from services.files.blobs import BlobStorage, StoredBlob
 from services.files.files_store import Changes, FileRecord, FileStore, is_root
 from services.files.mime import content_type
+from services.files.tree_lease import TreeLeases
 from services.files.uploads import PatchRequest, UploadRequest
-from shared.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from shared.errors import AuthenticationError, ConflictError, DataIntegrityError, NotFoundError, ValidationError
 from shared.identity import Caller
 from shared.ids import is_object_id, new_id
 from shared.jobs import FILE_QUEUE, JobQueue
+from shared.thumbnails import THUMBNAIL_SIZES
 
 log = logging.getLogger(__name__)
 
-THUMBNAIL_SIZES = frozenset({"500", "250", "100"})
 MAX_PAGE = 1_000_000
 MAX_TREE_DEPTH = 10_000
+MAX_THUMBNAIL_REQUESTS = 3  # jobs published per image (the first and two re-publications), then `failed`
 
 StageBytes = Callable[[], Awaitable[StoredBlob]]
 
@@ -83,6 +86,14 @@ class Download:
     original: bool  # the file itself, not a thumbnail
 
 
+def _regular_file_size(path: str) -> int | None:
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
 def _owner(caller: Caller) -> str:
     if caller.anonymous:
         raise AuthenticationError()
@@ -90,10 +101,22 @@ def _owner(caller: Caller) -> str:
 
 
 class Library:
-    def __init__(self, store: FileStore, blobs: BlobStorage, jobs: JobQueue) -> None:
+    """Tree invariants (docs/architecture.md, ADR 6): I1 no cycle, I2 no visible record under a missing or
+    deleted parent, I3 every record has its blob, I4 thumbnails only beside a live image."""
+
+    def __init__(
+        self,
+        store: FileStore,
+        blobs: BlobStorage,
+        jobs: JobQueue,
+        leases: TreeLeases,
+        max_thumbnail_requests: int = MAX_THUMBNAIL_REQUESTS,
+    ) -> None:
         self._store = store
         self._blobs = blobs
         self._jobs = jobs
+        self._leases = leases
+        self._max_thumbnail_requests = max_thumbnail_requests
 
     async def _check_parent(self, owner: str, parent_id: int | str) -> None:
         if is_root(parent_id):
@@ -121,33 +144,76 @@ class Library:
         )
         if upload.type == "folder":
             await self._store.insert(record)
+            await self._confirm_parent(record)
             return file_view(record)
         assert stage is not None
         blob = await stage()
         record.local_path, record.size, record.sha256 = blob.local_path, blob.size, blob.sha256
         if upload.type == "image":
-            record.thumbnail = "pending"
+            record.thumbnail, record.thumbnail_requests = "pending", 1
         try:
             await self._store.insert(record)
         except BaseException:
             await self._blobs.remove(blob.local_path)
             raise
+        await self._confirm_parent(record)
         if upload.type == "image":
             await self.request_thumbnails(record)
         return file_view(record)
 
-    async def request_thumbnails(self, record: FileRecord) -> None:
-        """Publish after the metadata is committed; a lost job is re-published by the reconciler."""
+    async def _confirm_parent(self, record: FileRecord) -> None:
+        """After the insert, the parent must still be live, or the new record is taken back (I2).
+
+        A delete marks a folder before it reads the folder's children; an upload inserts its record before
+        it reads the parent again. Whatever the interleaving, one of them sees the other: either the delete
+        finds the new record and takes it along, or the upload finds its parent marked and undoes itself.
+        Uploads need no lease for that, so they never queue behind a large delete.
+        """
+        if is_root(record.parent_id):
+            return
+        if await self._store.get_owned(str(record.parent_id), record.user_id) is not None:
+            return
+        await self._store.mark_deleted([record.id], time.time())
+        if record.type == "folder":
+            # Another upload may have gone into the new folder meanwhile: take it along, under the lease
+            # so that no move into the folder interleaves with the walk.
+            async with self._leases.hold(record.user_id):
+                doomed = await self._mark_subtree([record])
+        else:
+            doomed = [record]
+        await self._purge(doomed)
+        raise ValidationError("Parent not found")
+
+    async def request_thumbnails(self, record: FileRecord) -> bool:
+        """Publish after the metadata is committed (the record already counts this job); a job that does
+        not reach the queue is not counted, and the reconciler publishes it later."""
         try:
             await self._jobs.publish(FILE_QUEUE, {"userId": record.user_id, "fileId": record.id})
+            return True
         except Exception as exc:  # noqa: BLE001 - the upload stands; the reconciler retries the job
             log.warning("thumbnail job for %s not published yet: %r", record.id, exc)
+        try:
+            await self._store.unclaim_thumbnail_request(record.id)
+        except Exception as exc:  # noqa: BLE001 - at worst the image fails one job early
+            log.warning("thumbnail job count of %s not corrected: %r", record.id, exc)
+        return False
 
     async def republish_stale(self, older_than_seconds: float, limit: int = 100) -> int:
-        stale = await self._store.stale_thumbnails(time.time() - older_than_seconds, limit)
-        for record in stale:
-            await self.request_thumbnails(record)
-        return len(stale)
+        """Publish again the jobs of images still pending, each claimed by one process, a bounded number
+        of times: past the last, the image is `failed` (logged once), so nothing loops."""
+        now = time.time()
+        cutoff = now - older_than_seconds
+        published = 0
+        for record in await self._store.stale_thumbnails(cutoff, limit):
+            count = await self._store.claim_thumbnail_request(record.id, cutoff, now)
+            if count is None:
+                continue  # another process claimed it, or it is no longer pending
+            if count > self._max_thumbnail_requests:
+                if await self._store.fail_thumbnail(record.id):
+                    log.error("thumbnails for %s failed: no outcome after %d job(s)", record.id, count - 1)
+                continue
+            published += await self.request_thumbnails(record)
+        return published
 
     async def show(self, caller: Caller, file_id: str) -> dict[str, Any]:
         record = await self._store.get_owned(file_id, _owner(caller))
@@ -171,47 +237,96 @@ class Library:
     async def change(self, caller: Caller, file_id: str, patch: PatchRequest) -> dict[str, Any]:
         """Rename and/or move within the caller's own tree; a folder never into itself or its subtree."""
         owner = _owner(caller)
-        record = await self._store.get_owned(file_id, owner)
-        if record is None:
-            raise NotFoundError()
-        if patch.parent_id is not None:
-            await self._check_parent(owner, patch.parent_id)
-            if record.type == "folder" and await self._is_within(owner, patch.parent_id, record.id):
-                raise ConflictError("Cannot move a folder into itself or its subtree")
+        if patch.parent_id is None:  # a rename is one conditional write: no lease needed
+            return await self._apply(owner, file_id, patch)
+        # A move reads the target's ancestry, then writes: under the owner's lease, so that two crossed
+        # moves (X into Y, Y into X) cannot both pass the check (I1), and no delete walks meanwhile (I2).
+        async with self._leases.hold(owner) as held:
+            record = await self._store.get_owned(file_id, owner)
+            if record is None:
+                raise NotFoundError()
+            await self._check_move_target(owner, patch.parent_id, record.id)
+            held.check()
+            return await self._apply(owner, file_id, patch)
+
+    async def _apply(self, owner: str, file_id: str, patch: PatchRequest) -> dict[str, Any]:
         updated = await self._store.update(file_id, owner, Changes(name=patch.name, parent_id=patch.parent_id))
         if updated is None:
             raise NotFoundError()
         return file_view(updated)
 
-    async def _is_within(self, owner: str, folder_id: int | str, ancestor_id: str) -> bool:
-        """True if `folder_id` is `ancestor_id` or lies under it."""
-        current: int | str = folder_id
+    async def _check_move_target(self, owner: str, target_id: int | str, moving_id: str) -> None:
+        """The target is a live folder whose every ancestor is live, and `moving_id` is none of them."""
+        await self._check_parent(owner, target_id)
+        current: int | str = target_id
+        seen: set[str] = set()
         for _ in range(MAX_TREE_DEPTH):
             if is_root(current):
-                return False
-            if str(current).lower() == ancestor_id.lower():
-                return True
-            parent = await self._store.get_owned(str(current), owner)
-            if parent is None:
-                return False
-            current = parent.parent_id
+                return
+            key = str(current).lower()
+            if key == moving_id.lower():
+                raise ConflictError("Cannot move a folder into itself or its subtree")
+            if key in seen:  # a cycle left by an older version: refuse rather than walk it forever
+                raise ConflictError("Folder tree is damaged; run the files check")
+            seen.add(key)
+            folder = await self._store.get_owned(key, owner)
+            if folder is None:  # an ancestor is being deleted
+                raise ValidationError("Parent not found")
+            current = folder.parent_id
         raise ConflictError("Folder tree too deep")
 
     async def delete(self, caller: Caller, file_id: str) -> None:
-        """Metadata first (nothing stays visible), then the bytes and thumbnails of the whole subtree."""
+        """Mark the record, then its whole subtree (hidden from every read from then on), then remove the
+        bytes, then the records. A crash at any point leaves marks that `purge_pending` completes."""
         owner = _owner(caller)
-        record = await self._store.get_owned(file_id, owner)
-        if record is None:
-            raise NotFoundError()
-        doomed = [record]
-        frontier = [record] if record.type == "folder" else []
+        async with self._leases.hold(owner) as held:
+            record = await self._store.get_owned(file_id, owner)
+            if record is None:
+                raise NotFoundError()
+            held.check()
+            await self._store.mark_deleted([record.id], time.time())
+            doomed = await self._mark_subtree([record])
+        await self._purge(doomed)
+
+    async def _mark_subtree(self, roots: list[FileRecord]) -> list[FileRecord]:
+        """Breadth first from marked `roots`; each folder is marked before its children are read (see
+        `_confirm_parent`). The visited set bounds the walk by the number of records, cycles or not."""
+        doomed = list(roots)
+        seen = {record.id for record in roots}
+        frontier = [record for record in roots if record.type == "folder"]
         while frontier:
             folder = frontier.pop()
-            children = await self._store.all_children(owner, folder.id)
-            doomed.extend(children)
-            frontier.extend(child for child in children if child.type == "folder")
-        await self._store.delete_many([item.id for item in reversed(doomed)])
-        await self._blobs.remove_with_thumbnails([item.local_path for item in doomed if item.local_path])
+            fresh = [child for child in await self._store.children(folder.user_id, folder.id) if child.id not in seen]
+            if not fresh:
+                continue
+            await self._store.mark_deleted([child.id for child in fresh], time.time())
+            seen.update(child.id for child in fresh)
+            doomed.extend(fresh)
+            frontier.extend(child for child in fresh if child.type == "folder")
+        return doomed
+
+    async def _purge(self, records: list[FileRecord]) -> None:
+        """Bytes and thumbnails first, then the records, deepest last-found first: a record goes only
+        after its bytes, so a crash never leaves bytes without a record to find them by."""
+        await self._blobs.remove_with_thumbnails([r.local_path for r in records if r.local_path])
+        await self._store.delete_many([r.id for r in reversed(records)])
+
+    async def purge_pending(self, limit: int = 500) -> int:
+        """Finish deletes that a crash interrupted: mark what lies under marked folders (under each owner's
+        lease, as a delete does), then purge. Idempotent: a delete still running elsewhere loses nothing."""
+        purged = 0
+        while batch := await self._store.marked(limit):
+            by_owner: dict[str, list[FileRecord]] = {}
+            for record in batch:
+                by_owner.setdefault(record.user_id, []).append(record)
+            for owner, roots in by_owner.items():
+                async with self._leases.hold(owner):
+                    doomed = await self._mark_subtree(roots)
+                await self._purge(doomed)
+                purged += len(doomed)
+            if len(batch) < limit:
+                break
+        return purged
 
     async def download(self, caller: Caller, file_id: str, size: str | None) -> Download:
         record = await self._store.get(file_id)
@@ -228,6 +343,11 @@ class Library:
             if size not in THUMBNAIL_SIZES:
                 raise NotFoundError()
             path = f"{path}_{size}"
-        if not await asyncio.to_thread(os.path.isfile, path):
+        size_on_disk = await asyncio.to_thread(_regular_file_size, path)
+        if size_on_disk is None:
             raise NotFoundError()
+        if size is None and record.size is not None and size_on_disk != record.size:
+            # Never send bytes that are not the recorded ones: a truncated or replaced blob fails loudly.
+            log.error("blob of %s is %d bytes, its record says %d: not served", record.id, size_on_disk, record.size)
+            raise DataIntegrityError("Stored content does not match its record")
         return Download(path=path, content_type=content_type(record.name), record=record, original=size is None)

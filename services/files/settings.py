@@ -20,6 +20,9 @@ class FilesSettings:
     max_upload: int
     reconcile_interval: float
     reconcile_after: float
+    max_thumbnail_requests: int
+    blob_grace: float
+    blob_sweep_interval: float
 
     @classmethod
     def from_env(cls) -> FilesSettings:
@@ -34,4 +37,9 @@ class FilesSettings:
             max_upload=env_int("MAX_UPLOAD_MB", 10240) * MIB,
             reconcile_interval=env_float("THUMBNAIL_RECONCILE_INTERVAL", 30.0),
             reconcile_after=env_float("THUMBNAIL_RECONCILE_AFTER", 60.0),
+            # Jobs published per image before it is `failed`: the first and the re-publications.
+            max_thumbnail_requests=env_int("THUMBNAIL_MAX_REQUESTS", 3),
+            # A file in FOLDER_PATH that no record names is removed once this old (a crashed upload's bytes).
+            blob_grace=env_float("BLOB_GRACE_SECONDS", 3600.0),
+            blob_sweep_interval=env_float("BLOB_SWEEP_INTERVAL", 3600.0),
         )

@@ -13,16 +13,18 @@ from shared.engines import JOBS_KEY, METADATA_KEY, setup_engines
 from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
-from shared.jobs import FILE_QUEUE, RetryPolicy, run_consumer, stop_task
+from shared.jobs import FILE_QUEUE, Consumer, RetryPolicy, run_consumer
 
+CONSUMER_KEY = web.AppKey("consumer", Consumer)
 SETTINGS_KEY = web.AppKey("settings", ThumbnailerSettings)
 
 
 async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:
     worker = ThumbnailWorker(sources(app[METADATA_KEY]), app[SETTINGS_KEY].max_pixels)
-    task = await run_consumer(app[JOBS_KEY], FILE_QUEUE, worker.handle)
+    consumer = await run_consumer(app[JOBS_KEY], FILE_QUEUE, worker.handle)
+    app[CONSUMER_KEY] = consumer
     yield
-    await stop_task(task)
+    await consumer.stop()
 
 
 def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
@@ -32,5 +34,9 @@ def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
     setup_errors(app)
     checks = setup_engines(app, settings.engines, jobs=True, job_policy=RetryPolicy(max_attempts=settings.max_attempts))
     app.cleanup_ctx.append(consumer_ctx)
-    setup_health(app, checks)
+
+    async def consumer_ready() -> bool:
+        return CONSUMER_KEY in app and app[CONSUMER_KEY].alive
+
+    setup_health(app, {**checks, "consumer": consumer_ready})
     return app

@@ -32,13 +32,13 @@ class MongoSources:
         oid, owner = parse_object_id(file_id), parse_object_id(user_id)
         if oid is None or owner is None:
             return None
-        doc = await self._files.find_one({"_id": oid, "userId": owner})
+        doc = await self._files.find_one({"_id": oid, "userId": owner, "deletedAt": None})
         return Source(str(doc["_id"]), doc.get("localPath"), str(doc.get("type"))) if doc else None
 
     async def mark(self, file_id: str, state: str) -> None:
         oid = parse_object_id(file_id)
         if oid is not None:
-            await self._files.update_one({"_id": oid}, {"$set": {"thumbnail": state}})
+            await self._files.update_one({"_id": oid, "deletedAt": None}, {"$set": {"thumbnail": state}})
 
 
 class SqliteSources:
@@ -50,13 +50,16 @@ class SqliteSources:
         if oid is None or owner is None:
             return None
         async with self._conn.execute(
-            "SELECT id, local_path, type FROM files WHERE id = ? AND user_id = ?", (str(oid), str(owner))
+            "SELECT id, local_path, type FROM files WHERE id = ? AND user_id = ? AND deleted_at IS NULL",
+            (str(oid), str(owner)),
         ) as cursor:
             row = await cursor.fetchone()
         return Source(row["id"], row["local_path"], row["type"]) if row else None
 
     async def mark(self, file_id: str, state: str) -> None:
-        await self._conn.execute("UPDATE files SET thumbnail = ? WHERE id = ?", (state, file_id.lower()))
+        await self._conn.execute(
+            "UPDATE files SET thumbnail = ? WHERE id = ? AND deleted_at IS NULL", (state, file_id.lower())
+        )
 
 
 def sources(metadata: Metadata) -> Sources:

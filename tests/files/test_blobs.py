@@ -2,10 +2,13 @@
 
 import hashlib
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from services.files.blobs import BlobStorage
+from shared import tempfiles
 
 
 async def test_write_is_atomic_and_hashed(tmp_path: Path) -> None:
@@ -23,12 +26,36 @@ async def test_aborted_writer_leaves_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_sweep_removes_only_old_temp_files(tmp_path: Path) -> None:
+async def test_sweep_removes_temp_files_of_dead_writers_only(tmp_path: Path) -> None:
+    """A writer holds a lock on its temp file; a killed writer's file is removed at once, however young."""
     storage = BlobStorage(tmp_path)
-    old = time.time() - 7200
-    for name in (".upload-old", ".thumb-old", "a-real-blob", "a-real-blob_100"):
+    with subprocess.Popen(
+        [sys.executable, "-c", WRITE_AND_HANG, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    ) as writer:
+        assert writer.stdout is not None
+        dead_writers_file = Path(writer.stdout.readline().strip())
+        writer.kill()
+    old = time.time() - 60
+    for name in ("a-real-blob", "a-real-blob_100", ".thumb-unlocked"):
         (tmp_path / name).write_bytes(b"x")
         os.utime(tmp_path / name, (old, old))
-    (tmp_path / ".upload-live").write_bytes(b"being written")
-    assert await storage.sweep_temp_files(3600) == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".upload-live", "a-real-blob", "a-real-blob_100"]
+    os.utime(dead_writers_file, (old, old))
+    live_path, live_handle = tempfiles.create_locked(tmp_path, tempfiles.UPLOAD_PREFIX)
+    os.utime(live_path, (old, old))  # old, but its writer (this process) is alive
+    young = tmp_path / ".upload-just-created"
+    young.write_bytes(b"")  # a writer may not have locked it yet
+    with live_handle:
+        assert await storage.sweep_temp_files() == 2
+        remaining = sorted(p.name for p in tmp_path.iterdir())
+    assert remaining == sorted([live_path.name, young.name, "a-real-blob", "a-real-blob_100"])
+
+
+WRITE_AND_HANG = """
+import sys, time
+from shared import tempfiles
+path, handle = tempfiles.create_locked(sys.argv[1], tempfiles.UPLOAD_PREFIX)
+handle.write(b"partial")
+handle.flush()
+print(path, flush=True)
+time.sleep(60)
+"""

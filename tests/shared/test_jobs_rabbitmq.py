@@ -21,8 +21,8 @@ async def queue_name(backends: Backends) -> Any:
     connection = await aio_pika.connect(str(backends.amqp_url))
     async with connection:
         channel = await connection.channel()
-        for suffix in ("", ".retry", ".dead"):
-            await channel.queue_delete(name + suffix)
+        for declared in RetryPolicy(max_attempts=6, base_delay=0.1).queue_names(name) + RetryPolicy().queue_names(name):
+            await channel.queue_delete(declared)
 
 
 async def dead_letters(url: str, name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
