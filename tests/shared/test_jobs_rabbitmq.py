@@ -1,5 +1,6 @@
 """The RabbitMQ job queue against the real broker: durable, persistent, retried, dead-lettered."""
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -83,3 +84,35 @@ async def test_rejected_jobs_go_straight_to_the_dead_letter_queue(backends: Back
     assert calls == 1
     [(payload, headers)] = await dead_letters(str(backends.amqp_url), queue_name)
     assert headers["x-error"] == "File not found" and headers["x-reason"] == "rejected"
+
+
+async def test_a_short_retry_never_waits_behind_a_long_one(backends: Backends, queue_name: str) -> None:
+    """`slow` fails until its retry waits 1.6 s; then `fast` fails once (a 0.1 s retry) and must come back
+    long before `slow` does, which one retry queue with per-message TTLs would not allow."""
+    policy = RetryPolicy(max_attempts=6, base_delay=0.1)  # retries after 0.1, 0.2, 0.4, 0.8, 1.6 s
+    queue = RabbitJobQueue(str(backends.amqp_url), policy=policy)
+    loop = asyncio.get_running_loop()
+    deliveries: dict[str, list[float]] = {"slow": [], "fast": []}
+
+    async def handler(payload: dict[str, Any]) -> None:
+        name = payload["name"]
+        deliveries[name].append(loop.time())
+        if name == "slow" and len(deliveries["slow"]) == 5:
+            await queue.publish(queue_name, {"name": "fast"})  # slow is now in the 1.6 s tier
+        if (name, len(deliveries[name])) in (("fast", 1), *(("slow", n) for n in range(1, 6))):
+            raise RuntimeError("transient")
+
+    await queue.publish(queue_name, {"name": "slow"})
+    await consume_for(queue, queue_name, handler, 4.0)
+    await queue.close()
+    assert len(deliveries["slow"]) == 6 and len(deliveries["fast"]) == 2, deliveries
+    fast_wait = deliveries["fast"][1] - deliveries["fast"][0]
+    assert fast_wait < 1.0 and deliveries["fast"][1] < deliveries["slow"][5], deliveries
+
+
+async def test_an_unroutable_publish_fails_instead_of_vanishing(backends: Backends) -> None:
+    queue = RabbitJobQueue(str(backends.amqp_url))
+    channel = await queue._ensure_channel()
+    with pytest.raises(aio_pika.exceptions.DeliveryError):
+        await queue._send(channel, f"nobody-{uuid.uuid4().hex}", b"{}", {})
+    await queue.close()

@@ -2,13 +2,14 @@
 
 import asyncio
 import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.database import open_sqlite
-from shared.jobs import JobRejected, RetryPolicy, SqliteJobQueue
+from shared.jobs import Consumer, JobRejected, RetryPolicy, SqliteJobQueue
 from tests.support.payloads import consume_for
 
 
@@ -102,3 +103,57 @@ async def test_malformed_payload_is_rejected(conn: Any) -> None:
 
     await consume_for(queue, "q", handler, 0.2)
     assert await states(conn) == [("failed", 1, "Malformed job payload")]
+
+
+class LockedOnce(SqliteJobQueue):
+    """The real queue, whose first outcome write meets `database is locked` (as under a busy writer)."""
+
+    failures = 1
+
+    async def _execute(self, sql: str, args: tuple[Any, ...]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise sqlite3.OperationalError("database is locked")
+        await super()._execute(sql, args)
+
+
+async def test_a_locked_file_while_recording_an_outcome_does_not_kill_the_consumer(conn: Any) -> None:
+    queue = LockedOnce(conn, poll_interval=0.01)
+    seen: list[int] = []
+
+    async def handler(payload: dict[str, Any]) -> None:
+        seen.append(payload["n"])
+
+    for n in range(3):
+        await queue.publish("q", {"n": n})
+    await consume_for(queue, "q", handler, 1.0)
+    assert seen == [0, 1, 2] and await states(conn) == []
+
+
+async def test_a_consumer_that_dies_is_restarted_and_not_ready_meanwhile(conn: Any) -> None:
+    class Breaking(SqliteJobQueue):
+        runs = 0
+
+        async def consume(self, queue: str, handler: Any) -> None:
+            Breaking.runs += 1
+            if Breaking.runs == 1:
+                raise RuntimeError("consumer crashed")
+            await super().consume(queue, handler)
+
+    seen: list[dict[str, Any]] = []
+
+    async def handler(payload: dict[str, Any]) -> None:
+        seen.append(payload)
+
+    queue = Breaking(conn, poll_interval=0.01)
+    consumer = Consumer(queue, "q", handler, restart_delay=0.5)
+    try:
+        await asyncio.sleep(0.1)
+        assert not await consumer.ready() and consumer.restarts == 1
+        await queue.publish("q", {"n": 1})
+        async with asyncio.timeout(5):
+            while not seen:
+                await asyncio.sleep(0.02)
+        assert await consumer.ready() and seen == [{"n": 1}]
+    finally:
+        await consumer.stop()
