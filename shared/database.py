@@ -82,8 +82,7 @@ LATE_INDEXES = "CREATE INDEX IF NOT EXISTS files_deleted ON files (deleted_at) W
 
 async def _migrate(conn: aiosqlite.Connection) -> None:
     for table, column, declaration in ADDED_COLUMNS:
-        async with conn.execute(f"PRAGMA table_info({table})") as cursor:
-            present = {row[1] for row in await cursor.fetchall()}
+        present = {row[1] for row in await fetch(conn, f"PRAGMA table_info({table})")}
         if column in present:
             continue
         try:
@@ -92,6 +91,16 @@ async def _migrate(conn: aiosqlite.Connection) -> None:
             if "duplicate column" not in str(exc):
                 raise
     await conn.executescript(LATE_INDEXES)
+
+
+async def fetch(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
+    """Run one statement to its end and return its rows, in a single hop to the connection's thread.
+
+    With `execute()`, `fetchone()` and the cursor's close as separate hops, other coroutines' statements
+    run while ours is still active, inside its implicit transaction: a write that lands in an open read
+    snapshot then fails at once with `database is locked` (SQLITE_BUSY_SNAPSHOT; no busy timeout helps).
+    """
+    return list(await conn.execute_fetchall(sql, args))
 
 
 async def open_sqlite(path: Path) -> aiosqlite.Connection:

@@ -22,7 +22,7 @@ import aio_pika
 import aiosqlite
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
-from shared.database import Metadata, open_sqlite, sqlite_alive
+from shared.database import Metadata, fetch, open_sqlite, sqlite_alive
 from shared.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -245,13 +245,14 @@ class SqliteJobQueue:
 
     async def _claim(self, queue: str) -> tuple[int, str, int] | None:
         now = time.time()
-        async with self._conn.execute(
+        rows = await fetch(
+            self._conn,
             "UPDATE jobs SET attempts = attempts + 1, visible_at = ? WHERE id = ("
             " SELECT id FROM jobs WHERE queue = ? AND state = 'ready' AND visible_at <= ? ORDER BY id LIMIT 1"
             ") RETURNING id, payload, attempts",
             (now + self._lease, queue, now),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
+        row = rows[0] if rows else None
         return (int(row[0]), str(row[1]), int(row[2])) if row is not None else None
 
     async def consume(self, queue: str, handler: JobHandler) -> None:

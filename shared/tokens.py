@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from shared.database import Metadata, open_sqlite, sqlite_alive
+from shared.database import Metadata, fetch, open_sqlite, sqlite_alive
 from shared.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,12 @@ class SqliteTokenStore:
         self._owns_connection = owns_connection
 
     async def get(self, token: str) -> str | None:
-        async with self._conn.execute(
+        rows = await fetch(
+            self._conn,
             "SELECT value FROM tokens WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
             (token_key(token), time.time()),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
+        row = rows[0] if rows else None
         return str(row[0]) if row is not None else None
 
     async def set(self, token: str, user_id: str, ttl: int = TOKEN_TTL_SECONDS) -> None:

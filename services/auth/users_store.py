@@ -11,7 +11,7 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.database import Metadata
+from shared.database import Metadata, fetch
 from shared.ids import new_id, parse_object_id
 
 
@@ -72,8 +72,8 @@ class SqliteUserStore:
         self._conn = conn
 
     async def _one(self, sql: str, args: tuple[Any, ...]) -> User | None:
-        async with self._conn.execute(sql, args) as cursor:
-            row = await cursor.fetchone()
+        rows = await fetch(self._conn, sql, args)
+        row = rows[0] if rows else None
         return User(id=row["id"], email=row["email"], password=row["password"]) if row else None
 
     async def by_email(self, email: str) -> User | None:

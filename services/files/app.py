@@ -33,7 +33,8 @@ RECOVERY_TIMEOUT = 30.0  # seconds the start-up may spend finishing interrupted 
 
 async def library_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
-    store, leases = file_store(app[METADATA_KEY]), TreeLeases(lease_store(app[METADATA_KEY]))
+    store = file_store(app[METADATA_KEY])
+    leases = TreeLeases(lease_store(app[METADATA_KEY]), ttl=settings.tree_lease_seconds)
     app[BLOBS_KEY] = BlobStorage(settings.folder_path)
     app[LIBRARY_KEY] = Library(store, app[BLOBS_KEY], app[JOBS_KEY], leases, settings.max_thumbnail_requests)
     app[CHECKER_KEY] = Checker(store, settings.folder_path, app[LIBRARY_KEY], leases)

@@ -17,7 +17,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.database import Metadata
+from shared.database import Metadata, fetch
 from shared.ids import parse_object_id
 
 ROOT_VALUES: tuple[int, str] = (0, "0")
@@ -309,13 +309,11 @@ class SqliteFileStore:
         self._conn = conn
 
     async def _one(self, sql: str, args: tuple[Any, ...]) -> FileRecord | None:
-        async with self._conn.execute(sql, args) as cursor:
-            row = await cursor.fetchone()
-        return _record_from_row(row) if row else None
+        rows = await fetch(self._conn, sql, args)
+        return _record_from_row(rows[0]) if rows else None
 
     async def _many(self, sql: str, args: tuple[Any, ...]) -> list[FileRecord]:
-        async with self._conn.execute(sql, args) as cursor:
-            return [_record_from_row(row) for row in await cursor.fetchall()]
+        return [_record_from_row(row) for row in await fetch(self._conn, sql, args)]
 
     async def insert(self, record: FileRecord) -> None:
         now = record.created_at or time.time()
@@ -410,13 +408,13 @@ class SqliteFileStore:
         return await self._many(f"SELECT {_COLUMNS} FROM files WHERE {_STALE} LIMIT ?", (older_than, limit))
 
     async def claim_thumbnail_request(self, file_id: str, older_than: float, now: float) -> int | None:
-        async with self._conn.execute(
+        rows = await fetch(
+            self._conn,
             "UPDATE files SET thumbnail_requests = COALESCE(thumbnail_requests, 0) + 1, thumbnail_requested_at = ?"
             f" WHERE id = ? AND {_STALE} RETURNING thumbnail_requests",
             (now, file_id, older_than),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else None
+        )
+        return int(rows[0][0]) if rows else None
 
     async def unclaim_thumbnail_request(self, file_id: str) -> None:
         await self._conn.execute(
@@ -425,15 +423,12 @@ class SqliteFileStore:
         )
 
     async def fail_thumbnail(self, file_id: str) -> bool:
-        async with self._conn.execute(
-            "UPDATE files SET thumbnail = 'failed' WHERE id = ? AND thumbnail = 'pending' RETURNING id", (file_id,)
-        ) as cursor:
-            return await cursor.fetchone() is not None
+        sql = "UPDATE files SET thumbnail = 'failed' WHERE id = ? AND thumbnail = 'pending' RETURNING id"
+        return bool(await fetch(self._conn, sql, (file_id,)))
 
     async def scan(self) -> AsyncIterator[FileRecord]:
-        async with self._conn.execute(f"SELECT {_COLUMNS} FROM files") as cursor:
-            async for row in cursor:
-                yield _record_from_row(row)
+        for row in await fetch(self._conn, f"SELECT {_COLUMNS} FROM files"):
+            yield _record_from_row(row)
 
 
 def file_store(metadata: Metadata) -> FileStore:

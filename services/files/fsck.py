@@ -313,7 +313,8 @@ async def run(argv: list[str] | None = None) -> int:
     metadata = await open_metadata(settings.engines)
     jobs = await open_job_queue(settings.engines, metadata)
     try:
-        store, leases = file_store(metadata), TreeLeases(lease_store(metadata))
+        store = file_store(metadata)
+        leases = TreeLeases(lease_store(metadata), ttl=settings.tree_lease_seconds)
         library = Library(store, BlobStorage(settings.folder_path), jobs, leases)
         checker = Checker(store, settings.folder_path, library, leases)
         progress = not args.quiet and sys.stderr.isatty()

@@ -23,6 +23,7 @@ class FilesSettings:
     max_thumbnail_requests: int
     blob_grace: float
     blob_sweep_interval: float
+    tree_lease_seconds: float
 
     @classmethod
     def from_env(cls) -> FilesSettings:
@@ -42,4 +43,7 @@ class FilesSettings:
             # A file in FOLDER_PATH that no record names is removed once this old (a crashed upload's bytes).
             blob_grace=env_float("BLOB_GRACE_SECONDS", 3600.0),
             blob_sweep_interval=env_float("BLOB_SWEEP_INTERVAL", 3600.0),
+            # How long the tree lease of a crashed holder blocks its owner's moves and deletes (renewed
+            # every third of it while held).
+            tree_lease_seconds=env_float("TREE_LEASE_SECONDS", 15.0),
         )

@@ -22,12 +22,12 @@ import aiosqlite
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.database import Metadata
+from shared.database import Metadata, fetch
 from shared.errors import UnavailableError
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 30.0  # how long a dead holder blocks its owner's tree
+LEASE_SECONDS = 15.0  # how long a dead holder blocks its owner's tree (TREE_LEASE_SECONDS)
 WAIT_SECONDS = 20.0  # how long a request waits for a busy tree before 503
 
 
@@ -73,20 +73,18 @@ class SqliteLeaseStore:
         self._conn = conn
 
     async def acquire(self, key: str, holder: str, now: float, ttl: float) -> bool:
-        async with self._conn.execute(
+        rows = await fetch(
+            self._conn,
             "INSERT INTO leases (key, holder, expires_at) VALUES (?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
             " WHERE leases.expires_at < ? RETURNING holder",
             (key, holder, now + ttl, now),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return row is not None and row[0] == holder
+        )
+        return bool(rows) and rows[0][0] == holder
 
     async def renew(self, key: str, holder: str, now: float, ttl: float) -> bool:
-        async with self._conn.execute(
-            "UPDATE leases SET expires_at = ? WHERE key = ? AND holder = ? RETURNING key", (now + ttl, key, holder)
-        ) as cursor:
-            return await cursor.fetchone() is not None
+        sql = "UPDATE leases SET expires_at = ? WHERE key = ? AND holder = ? RETURNING key"
+        return bool(await fetch(self._conn, sql, (now + ttl, key, holder)))
 
     async def release(self, key: str, holder: str) -> None:
         await self._conn.execute("DELETE FROM leases WHERE key = ? AND holder = ?", (key, holder))

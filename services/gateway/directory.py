@@ -7,7 +7,7 @@ from typing import Any, Protocol
 import aiosqlite
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.database import Metadata
+from shared.database import Metadata, fetch
 from shared.ids import parse_object_id
 
 
@@ -37,9 +37,8 @@ class SqliteDirectory:
         self._conn = conn
 
     async def _scalar(self, sql: str, args: tuple[Any, ...] = ()) -> int:
-        async with self._conn.execute(sql, args) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        rows = await fetch(self._conn, sql, args)
+        return int(rows[0][0]) if rows else 0
 
     async def user_exists(self, user_id: str) -> bool:
         return await self._scalar("SELECT COUNT(*) FROM users WHERE id = ?", (user_id.lower(),)) > 0

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import aiosqlite
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.database import Metadata
+from shared.database import Metadata, fetch
 from shared.ids import parse_object_id
 
 
@@ -49,11 +49,12 @@ class SqliteSources:
         oid, owner = parse_object_id(file_id), parse_object_id(user_id)
         if oid is None or owner is None:
             return None
-        async with self._conn.execute(
+        rows = await fetch(
+            self._conn,
             "SELECT id, local_path, type FROM files WHERE id = ? AND user_id = ? AND deleted_at IS NULL",
             (str(oid), str(owner)),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
+        row = rows[0] if rows else None
         return Source(row["id"], row["local_path"], row["type"]) if row else None
 
     async def mark(self, file_id: str, state: str) -> None:

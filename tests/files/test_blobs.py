@@ -26,9 +26,8 @@ async def test_aborted_writer_leaves_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_sweep_removes_temp_files_of_dead_writers_only(tmp_path: Path) -> None:
+def test_sweep_removes_temp_files_of_dead_writers_only(tmp_path: Path) -> None:
     """A writer holds a lock on its temp file; a killed writer's file is removed at once, however young."""
-    storage = BlobStorage(tmp_path)
     with subprocess.Popen(
         [sys.executable, "-c", WRITE_AND_HANG, str(tmp_path)], stdout=subprocess.PIPE, text=True
     ) as writer:
@@ -45,7 +44,7 @@ async def test_sweep_removes_temp_files_of_dead_writers_only(tmp_path: Path) -> 
     young = tmp_path / ".upload-just-created"
     young.write_bytes(b"")  # a writer may not have locked it yet
     with live_handle:
-        assert await storage.sweep_temp_files() == 2
+        assert tempfiles.sweep(tmp_path) == 2
         remaining = sorted(p.name for p in tmp_path.iterdir())
     assert remaining == sorted([live_path.name, young.name, "a-real-blob", "a-real-blob_100"])
 

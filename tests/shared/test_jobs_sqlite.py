@@ -141,9 +141,11 @@ async def test_a_consumer_that_dies_is_restarted_and_not_ready_meanwhile(conn: A
             await super().consume(queue, handler)
 
     seen: list[dict[str, Any]] = []
+    handled = asyncio.Event()
 
     async def handler(payload: dict[str, Any]) -> None:
         seen.append(payload)
+        handled.set()
 
     queue = Breaking(conn, poll_interval=0.01)
     consumer = Consumer(queue, "q", handler, restart_delay=0.5)
@@ -152,8 +154,7 @@ async def test_a_consumer_that_dies_is_restarted_and_not_ready_meanwhile(conn: A
         assert not await consumer.ready() and consumer.restarts == 1
         await queue.publish("q", {"n": 1})
         async with asyncio.timeout(5):
-            while not seen:
-                await asyncio.sleep(0.02)
+            await handled.wait()
         assert await consumer.ready() and seen == [{"n": 1}]
     finally:
         await consumer.stop()
