@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-embedded test-engines test-integration compose-config services services-stop check bench clean
+.PHONY: run test test-embedded test-engines test-integration compose-config services services-stop check bench fsck soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ services-stop:
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+
+# The files check on the deployment this environment points at: `make fsck ARGS="--verify --repair"`.
+fsck: $(STAMP)
+	$(BIN)/python -m services.files.fsck $(ARGS)
+
+# The concurrency soak with kills, longer than in `make test` (SOAK_SECONDS, default 300), both adapter sets.
+soak: $(STAMP)
+	SOAK_SECONDS=$${SOAK_SECONDS:-300} FM_BACKENDS=embedded $(BIN)/python -m pytest tests/soak
+	SOAK_SECONDS=$${SOAK_SECONDS:-300} FM_BACKENDS=engines $(BIN)/python -m pytest tests/soak
 
 check: $(STAMP)
 	$(BIN)/ruff check services shared tests scripts

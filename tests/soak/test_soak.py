@@ -219,6 +219,8 @@ async def test_soak_with_kills_keeps_every_invariant_and_every_acknowledged_byte
     # What kills left behind (bytes of uploads never acknowledged, temp files) is all the repair finds.
     repaired = fsck(soak_stack, "--repair", "--grace", "0", "--verify")
     assert repaired.returncode == 0, repaired.stdout
-    assert "into lost+found" not in repaired.stdout and "finished interrupted deletes" not in repaired.stdout, repaired.stdout
+    assert "into lost+found" not in repaired.stdout and "finished interrupted deletes" not in repaired.stdout, (
+        repaired.stdout
+    )
     again = fsck(soak_stack, "--grace", "0", "--verify")
     assert again.returncode == 0 and "other findings: 0" in again.stdout, again.stdout

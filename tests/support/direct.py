@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,14 @@ class DirectStore:
                     (str(file_id), user_id, name, type_, int(bool(is_public)), parent_id, local_path, time.time()),
                 )
         return str(file_id)
+
+    def mark_deleted(self, file_id: str) -> None:
+        """What a delete cut short right after its first write leaves: the record marked, nothing else."""
+        if self.backends.real:
+            self.mongo["files"].update_one({"_id": ObjectId(file_id)}, {"$set": {"deletedAt": datetime.now(UTC)}})
+        else:
+            with self._sql() as conn:
+                conn.execute("UPDATE files SET deleted_at = ? WHERE id = ?", (time.time(), file_id))
 
     def clear(self) -> None:
         if self.backends.real:
