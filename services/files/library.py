@@ -289,8 +289,8 @@ class Library:
         await self._purge(doomed)
 
     async def _mark_subtree(self, roots: list[FileRecord]) -> list[FileRecord]:
-        """Breadth first from marked `roots`; each folder is marked before its children are read (see
-        `_confirm_parent`). The visited set bounds the walk by the number of records, cycles or not."""
+        """Walk down from marked `roots`; a folder is marked when found, so always before its children are
+        read (see `_confirm_parent`). The visited set bounds the walk by the number of records, cycles or not."""
         doomed = list(roots)
         seen = {record.id for record in roots}
         frontier = [record for record in roots if record.type == "folder"]
