@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from shared.database import Metadata, open_metadata
 from shared.health import Check
-from shared.jobs import JobQueue, RetryPolicy, open_job_queue
+from shared.jobs import Consumer, JobHandler, JobQueue, RetryPolicy, open_job_queue, run_consumer
 from shared.settings import EngineSettings
 from shared.tokens import TokenStore, open_token_store
 
 METADATA_KEY = web.AppKey("metadata", Metadata)
 TOKENS_KEY = web.AppKey("tokens", TokenStore)
 JOBS_KEY = web.AppKey("jobs", JobQueue)
+CONSUMER_KEY = web.AppKey("consumer", Consumer)
 
 
 def setup_engines(
@@ -63,3 +64,19 @@ def setup_engines(
         app.cleanup_ctx.append(jobs_ctx)
         checks["jobs"] = jobs_ready
     return checks
+
+
+def setup_consumer(app: web.Application, queue: str, make_handler: Callable[[web.Application], JobHandler]) -> Check:
+    """Consume `queue` with a supervised consumer for the app's life (after the cleanup contexts added
+    before this call, whose resources `make_handler` may use); return its readiness check."""
+
+    async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:
+        app[CONSUMER_KEY] = await run_consumer(app[JOBS_KEY], queue, make_handler(app))
+        yield
+        await app[CONSUMER_KEY].stop()
+
+    async def consumer_ready() -> bool:
+        return CONSUMER_KEY in app and app[CONSUMER_KEY].alive
+
+    app.cleanup_ctx.append(consumer_ctx)
+    return consumer_ready

@@ -346,9 +346,6 @@ class Consumer:
     def alive(self) -> bool:
         return self._running and not self._task.done()
 
-    async def ready(self) -> bool:
-        return self.alive
-
     async def _supervise(self) -> None:
         delay = self._restart_delay
         while True:

@@ -13,14 +13,13 @@ from services.auth.routes import setup_routes
 from services.auth.settings import AuthSettings
 from services.auth.users_store import user_store
 from services.auth.welcome import WelcomeMailer
-from shared.engines import JOBS_KEY, METADATA_KEY, TOKENS_KEY, setup_engines
+from shared.engines import JOBS_KEY, METADATA_KEY, TOKENS_KEY, setup_consumer, setup_engines
 from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.identity import setup_identity
-from shared.jobs import USER_QUEUE, Consumer, run_consumer
+from shared.jobs import USER_QUEUE, JobHandler
 
-CONSUMER_KEY = web.AppKey("consumer", Consumer)
 SETTINGS_KEY = web.AppKey("settings", AuthSettings)
 
 
@@ -32,12 +31,8 @@ async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-async def welcome_consumer_ctx(app: web.Application) -> AsyncIterator[None]:
-    mailer = WelcomeMailer(user_store(app[METADATA_KEY]), app[SETTINGS_KEY].smtp)
-    consumer = await run_consumer(app[JOBS_KEY], USER_QUEUE, mailer.handle)
-    app[CONSUMER_KEY] = consumer
-    yield
-    await consumer.stop()
+def welcome_mail(app: web.Application) -> JobHandler:
+    return WelcomeMailer(user_store(app[METADATA_KEY]), app[SETTINGS_KEY].smtp).handle
 
 
 def create_app(settings: AuthSettings | None = None) -> web.Application:
@@ -47,11 +42,8 @@ def create_app(settings: AuthSettings | None = None) -> web.Application:
     setup_errors(app)
     setup_identity(app, settings.engines.internal_secret)
     checks = setup_engines(app, settings.engines, tokens=True, jobs=True)
-    app.cleanup_ctx.extend([accounts_ctx, welcome_consumer_ctx])
+    app.cleanup_ctx.append(accounts_ctx)
+    checks["consumer"] = setup_consumer(app, USER_QUEUE, welcome_mail)
     setup_routes(app)
-
-    async def consumer_ready() -> bool:
-        return CONSUMER_KEY in app and app[CONSUMER_KEY].alive
-
-    setup_health(app, {**checks, "consumer": consumer_ready})
+    setup_health(app, checks)
     return app

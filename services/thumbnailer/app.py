@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from aiohttp import web
 
 from services.thumbnailer.settings import ThumbnailerSettings
 from services.thumbnailer.sources import sources
 from services.thumbnailer.worker import ThumbnailWorker
-from shared.engines import JOBS_KEY, METADATA_KEY, setup_engines
+from shared.engines import METADATA_KEY, setup_consumer, setup_engines
 from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
-from shared.jobs import FILE_QUEUE, Consumer, RetryPolicy, run_consumer
+from shared.jobs import FILE_QUEUE, JobHandler, RetryPolicy
 
-CONSUMER_KEY = web.AppKey("consumer", Consumer)
 SETTINGS_KEY = web.AppKey("settings", ThumbnailerSettings)
 
 
-async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:
-    worker = ThumbnailWorker(sources(app[METADATA_KEY]), app[SETTINGS_KEY].max_pixels)
-    consumer = await run_consumer(app[JOBS_KEY], FILE_QUEUE, worker.handle)
-    app[CONSUMER_KEY] = consumer
-    yield
-    await consumer.stop()
+def thumbnail_worker(app: web.Application) -> JobHandler:
+    return ThumbnailWorker(sources(app[METADATA_KEY]), app[SETTINGS_KEY].max_pixels).handle
 
 
 def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
@@ -33,10 +26,6 @@ def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
     app[SETTINGS_KEY] = settings
     setup_errors(app)
     checks = setup_engines(app, settings.engines, jobs=True, job_policy=RetryPolicy(max_attempts=settings.max_attempts))
-    app.cleanup_ctx.append(consumer_ctx)
-
-    async def consumer_ready() -> bool:
-        return CONSUMER_KEY in app and app[CONSUMER_KEY].alive
-
-    setup_health(app, {**checks, "consumer": consumer_ready})
+    checks["consumer"] = setup_consumer(app, FILE_QUEUE, thumbnail_worker)
+    setup_health(app, checks)
     return app
