@@ -33,6 +33,7 @@ from services.files.settings import FilesSettings
 from services.files.tree_lease import TreeLeases, lease_store
 from shared import tempfiles
 from shared.database import open_metadata
+from shared.errors import DomainError
 from shared.ids import new_id
 from shared.jobs import open_job_queue
 from shared.thumbnails import THUMBNAIL_SUFFIXES
@@ -147,13 +148,12 @@ class Checker:
         return f"moved {finding.kind} {record.id} ({record.name!r}) into {LOST_AND_FOUND} {lost_and_found}"
 
     async def _still_broken(self, record: FileRecord) -> bool:
-        current, seen = record, {record.id}
-        while not is_root(current.parent_id):
-            parent = await self._store.get_owned(str(current.parent_id), current.user_id)
-            if parent is None or parent.type != "folder" or parent.id in seen:
-                return True
-            seen.add(parent.id)
-            current = parent
+        try:
+            async for parent in self._library.ancestors(record.user_id, record.parent_id):
+                if parent.type != "folder":
+                    return True
+        except DomainError:  # a missing or deleted ancestor, or a cycle
+            return True
         return False
 
     async def _lost_and_found(self, owner: str) -> str:

@@ -7,7 +7,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -258,20 +258,25 @@ class Library:
     async def _check_move_target(self, owner: str, target_id: int | str, moving_id: str) -> None:
         """The target is a live folder whose every ancestor is live, and `moving_id` is none of them."""
         await self._check_parent(owner, target_id)
-        current: int | str = target_id
-        seen: set[str] = set()
+        async for folder in self.ancestors(owner, target_id):
+            if folder.id.lower() == moving_id.lower():
+                raise ConflictError("Cannot move a folder into itself or its subtree")
+
+    async def ancestors(self, owner: str, parent_id: int | str) -> AsyncIterator[FileRecord]:
+        """The live records from `parent_id` up to the root. A missing or deleted one (being deleted) is
+        `Parent not found`; a cycle left by an older version is refused rather than walked forever."""
+        current, seen = parent_id, set[str]()
         for _ in range(MAX_TREE_DEPTH):
             if is_root(current):
                 return
             key = str(current).lower()
-            if key == moving_id.lower():
-                raise ConflictError("Cannot move a folder into itself or its subtree")
-            if key in seen:  # a cycle left by an older version: refuse rather than walk it forever
+            if key in seen:
                 raise ConflictError("Folder tree is damaged; run the files check")
             seen.add(key)
             folder = await self._store.get_owned(key, owner)
-            if folder is None:  # an ancestor is being deleted
+            if folder is None:
                 raise ValidationError("Parent not found")
+            yield folder
             current = folder.parent_id
         raise ConflictError("Folder tree too deep")
 
