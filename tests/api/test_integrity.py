@@ -67,6 +67,7 @@ async def test_temp_files_of_a_dead_writer_are_swept_at_start_up(stack: Stack) -
     os.utime(dead, (old, old))
     stack.stop_service("files")
     stack.start_service("files")
+
     async def swept() -> bool:
         return not dead.exists()
 
