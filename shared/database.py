@@ -1,139 +1,46 @@
-"""The metadata engine: MongoDB through PyMongo's async client, or the embedded SQLite file.
+"""The metadata engine of a service that keeps records: MongoDB through PyMongo's async client, or the
+embedded SQLite file.
 
-Each service keeps its own queries; this module only opens the engine and lays out what every
-process of a deployment shares (the SQLite schema, the MongoDB indexes).
+It knows no collection. The owner of the data brings its schema (`MetadataSchema`: its SQLite tables and
+its MongoDB indexes) and its own queries; auth opens it for users, files for file records and leases.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sqlite3
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
-from pymongo import ASCENDING, AsyncMongoClient
+import pymongo.errors
+from aiohttp import web
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.errors import add_outages
+from shared.health import Check
 from shared.settings import EngineSettings
+from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, open_sqlite, setup_sqlite, sqlite_alive
 
 log = logging.getLogger(__name__)
 
-SQLITE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    id TEXT PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE,
-    password TEXT
-);
-CREATE TABLE IF NOT EXISTS files (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    type TEXT NOT NULL,
-    is_public INTEGER,
-    parent_id,
-    local_path TEXT,
-    size INTEGER,
-    sha256 TEXT,
-    mime_type TEXT,
-    thumbnail TEXT,
-    created_at REAL,
-    updated_at REAL,
-    deleted_at REAL,
-    thumbnail_requests INTEGER,
-    thumbnail_requested_at REAL
-);
-CREATE INDEX IF NOT EXISTS files_owner_parent ON files (user_id, parent_id);
-CREATE TABLE IF NOT EXISTS leases (
-    key TEXT PRIMARY KEY,
-    holder TEXT NOT NULL,
-    expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    expires_at REAL
-);
-CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    queue TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'ready',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    visible_at REAL NOT NULL,
-    last_error TEXT,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (queue, state, visible_at);
-"""
+MongoDatabase = AsyncDatabase[dict[str, Any]]
 
-# Columns added after a release: (table, column, declaration). A file made by an earlier version gets them
-# with ALTER TABLE at start-up; several processes may race to add one, and the loser's "duplicate column"
-# is the wanted outcome.
-ADDED_COLUMNS = (
-    ("files", "deleted_at", "REAL"),
-    ("files", "thumbnail_requests", "INTEGER"),
-    ("files", "thumbnail_requested_at", "REAL"),
+# The driver's errors that mean "MongoDB does not answer" (503), as opposed to a refused operation.
+OUTAGES: tuple[type[BaseException], ...] = (
+    pymongo.errors.ConnectionFailure,
+    pymongo.errors.ServerSelectionTimeoutError,
+    pymongo.errors.NetworkTimeout,
 )
-LATE_INDEXES = "CREATE INDEX IF NOT EXISTS files_deleted ON files (deleted_at) WHERE deleted_at IS NOT NULL;"
 
 
-async def _migrate(conn: aiosqlite.Connection) -> None:
-    for table, column, declaration in ADDED_COLUMNS:
-        present = {row[1] for row in await fetch(conn, f"PRAGMA table_info({table})")}
-        if column in present:
-            continue
-        try:
-            await conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-        except sqlite3.OperationalError as exc:
-            if "duplicate column" not in str(exc):
-                raise
-    await conn.executescript(LATE_INDEXES)
+@dataclass(frozen=True)
+class MetadataSchema:
+    """What one owner lays out: its SQLite tables, and the MongoDB indexes of its collections."""
 
-
-async def fetch(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
-    """Run one statement to its end and return its rows, in a single hop to the connection's thread.
-
-    With `execute()`, `fetchone()` and the cursor's close as separate hops, other coroutines' statements
-    run while ours is still active, inside its implicit transaction: a write that lands in an open read
-    snapshot then fails at once with `database is locked` (SQLITE_BUSY_SNAPSHOT; no busy timeout helps).
-    """
-    return list(await conn.execute_fetchall(sql, args))
-
-
-async def open_sqlite(path: Path) -> aiosqlite.Connection:
-    """One connection per process; WAL lets the four processes share the file, FULL sync keeps commits."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path, isolation_level=None, timeout=10.0)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute("PRAGMA busy_timeout = 10000")
-    # Four processes may open a new file at once; switching it to WAL can meet a lock the busy
-    # handler does not wait on, so that step alone is retried.
-    for attempt in range(50):
-        try:
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.executescript(SQLITE_SCHEMA)
-            await _migrate(conn)
-            break
-        except sqlite3.OperationalError:
-            if attempt == 49:
-                await conn.close()
-                raise
-            await asyncio.sleep(0.1)
-    await conn.execute("PRAGMA synchronous = FULL")
-    return conn
-
-
-async def sqlite_alive(conn: aiosqlite.Connection) -> bool:
-    """The liveness probe of every store kept in the SQLite file (metadata, tokens, jobs)."""
-    try:
-        await conn.execute("SELECT 1")
-        return True
-    except Exception as exc:  # noqa: BLE001 - any failure means "not alive"
-        log.debug("sqlite ping failed: %r", exc)
-        return False
+    sqlite: SqliteSchema
+    mongo: Callable[[MongoDatabase], Awaitable[None]]
 
 
 def mongo_client(url: str) -> AsyncMongoClient[dict[str, Any]]:
@@ -141,25 +48,14 @@ def mongo_client(url: str) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(url, serverSelectionTimeoutMS=2000, connectTimeoutMS=2000, tz_aware=False)
 
 
-def mongo_database(client: AsyncMongoClient[dict[str, Any]], default: str) -> AsyncDatabase[dict[str, Any]]:
-    return client.get_default_database(default=default)
-
-
-async def ensure_mongo_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
-    await db["users"].create_index([("email", ASCENDING)], unique=True, name="email_unique")
-    await db["files"].create_index(
-        [("userId", ASCENDING), ("parentId", ASCENDING), ("_id", ASCENDING)], name="owner_parent_id"
-    )
-    await db["files"].create_index([("deletedAt", ASCENDING)], name="deleted_at")
-
-
 @dataclass
 class Metadata:
     """The open metadata engine of one process: exactly one of `mongo` and `sqlite` is set."""
 
-    mongo: AsyncDatabase[dict[str, Any]] | None = None
+    mongo: MongoDatabase | None = None
     sqlite: aiosqlite.Connection | None = None
     _client: AsyncMongoClient[dict[str, Any]] | None = None
+    _owns_sqlite: bool = field(default=False)
 
     @property
     def engine(self) -> str:
@@ -179,18 +75,53 @@ class Metadata:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
-        if self.sqlite is not None:
+        if self.sqlite is not None and self._owns_sqlite:
             await self.sqlite.close()
 
 
-async def open_metadata(settings: EngineSettings) -> Metadata:
+async def _open_mongo(url: str, database: str, schemas: tuple[MetadataSchema, ...]) -> Metadata:
+    client = mongo_client(url)
+    db = client.get_default_database(default=database)
+    try:
+        for schema in schemas:
+            await schema.mongo(db)
+    except Exception as exc:  # noqa: BLE001 - start degraded; /readyz reports it and requests get 503
+        log.warning("MongoDB not reachable at start, indexes not ensured yet: %r", exc)
+    return Metadata(mongo=db, _client=client)
+
+
+async def open_metadata(settings: EngineSettings, *schemas: MetadataSchema) -> Metadata:
+    """A metadata engine with its own connection (tools and tests; services use `setup_metadata`)."""
     if settings.mongo_url:
-        client = mongo_client(settings.mongo_url)
-        db = mongo_database(client, settings.mongo_database)
-        metadata = Metadata(mongo=db, _client=client)
-        try:
-            await ensure_mongo_indexes(db)
-        except Exception as exc:  # noqa: BLE001 - start degraded; /readyz reports it and requests get 503
-            log.warning("MongoDB not reachable at start, indexes not ensured yet: %r", exc)
-        return metadata
-    return Metadata(sqlite=await open_sqlite(settings.sqlite_path))
+        return await _open_mongo(settings.mongo_url, settings.mongo_database, schemas)
+    conn = await open_sqlite(settings.sqlite_path, *(schema.sqlite for schema in schemas))
+    return Metadata(sqlite=conn, _owns_sqlite=True)
+
+
+METADATA_KEY = web.AppKey("metadata", Metadata)
+
+
+def setup_metadata(app: web.Application, engines: EngineSettings, *schemas: MetadataSchema) -> Check:
+    """Open the metadata engine for the app's life with the owner's `schemas`; return its readiness check.
+    Call it before adding cleanup contexts that use it."""
+    mongo_url = engines.mongo_url
+    if mongo_url:
+        add_outages(app, OUTAGES)
+    else:
+        setup_sqlite(app, engines.sqlite_path)
+
+    async def metadata_ctx(app: web.Application) -> AsyncIterator[None]:
+        if mongo_url:
+            app[METADATA_KEY] = await _open_mongo(mongo_url, engines.mongo_database, schemas)
+        else:
+            for schema in schemas:
+                await apply_schema(app[SQLITE_KEY], schema.sqlite)
+            app[METADATA_KEY] = Metadata(sqlite=app[SQLITE_KEY])
+        yield
+        await app[METADATA_KEY].close()
+
+    async def metadata_ready() -> bool:
+        return await app[METADATA_KEY].ping()
+
+    app.cleanup_ctx.append(metadata_ctx)
+    return metadata_ready

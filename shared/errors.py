@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -82,23 +81,22 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
-def _engine_outage_types() -> tuple[type[BaseException], ...]:
-    """Driver exceptions that mean an engine is down, not that the client erred."""
-    import aio_pika.exceptions
-    import pymongo.errors
-    import redis.exceptions
+class Outages:
+    """The exception types that mean a dependency is down, not that the client erred. Each adapter adds its
+    own driver's types when the app sets it up (`add_outages`), so this module imports no driver."""
 
-    return (
-        pymongo.errors.ConnectionFailure,
-        pymongo.errors.ServerSelectionTimeoutError,
-        pymongo.errors.NetworkTimeout,
-        redis.exceptions.ConnectionError,
-        redis.exceptions.TimeoutError,
-        aio_pika.exceptions.AMQPConnectionError,
-        sqlite3.OperationalError,
-        ConnectionError,
-        TimeoutError,
-    )
+    def __init__(self) -> None:
+        self.types: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+
+
+OUTAGES_KEY = web.AppKey("outages", Outages)
+
+
+def add_outages(app: web.Application, types: tuple[type[BaseException], ...]) -> None:
+    if OUTAGES_KEY not in app:
+        app[OUTAGES_KEY] = Outages()
+    registry = app[OUTAGES_KEY]
+    registry.types = (*registry.types, *(t for t in types if t not in registry.types))
 
 
 def json_error(status: int, message: str, **kwargs: object) -> web.Response:
@@ -110,7 +108,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def setup_errors(app: web.Application) -> None:
     """Map domain errors, engine outages and aiohttp's own HTTP errors to `{"error": ...}` bodies."""
-    outages = _engine_outage_types()
+    add_outages(app, ())
+    outages = app[OUTAGES_KEY]
 
     @web.middleware
     async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -125,12 +124,12 @@ def setup_errors(app: web.Application) -> None:
                 exc.status, exc.reason
             )
             return json_error(exc.status, message, headers=_allowed(exc))
-        except outages as exc:
+        except Exception as exc:
+            if not isinstance(exc, outages.types):
+                log.exception("unhandled error on %s %s", request.method, request.path)
+                return json_error(500, "Internal server error")
             log.warning("dependency unavailable on %s %s: %r", request.method, request.path, exc)
             return json_error(503, "Service unavailable", headers={"Retry-After": "1"})
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.path)
-            return json_error(500, "Internal server error")
 
     app.middlewares.append(error_middleware)
 

@@ -14,21 +14,43 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aio_pika
+import aio_pika.exceptions
 import aiosqlite
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aiohttp import web
 
-from shared.database import Metadata, fetch, open_sqlite, sqlite_alive
+from shared.errors import add_outages
+from shared.health import Check
 from shared.settings import EngineSettings
+from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, open_sqlite, setup_sqlite, sqlite_alive
 
 log = logging.getLogger(__name__)
 
-FILE_QUEUE = "fileQueue"
+FILE_QUEUE = "fileQueue"  # the contract's queue names
 USER_QUEUE = "userQueue"
+
+OUTAGES: tuple[type[BaseException], ...] = (aio_pika.exceptions.AMQPConnectionError,)
+
+SQLITE_SCHEMA = SqliteSchema(
+    """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'ready',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    visible_at REAL NOT NULL,
+    last_error TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (queue, state, visible_at);
+"""
+)
 
 JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -322,13 +344,39 @@ class SqliteJobQueue:
 
 
 async def open_job_queue(
-    settings: EngineSettings, metadata: Metadata | None = None, policy: RetryPolicy | None = None
+    settings: EngineSettings, sqlite: aiosqlite.Connection | None = None, policy: RetryPolicy | None = None
 ) -> JobQueue:
+    """A job queue with its own connection (tools and tests; services use `setup_job_queue`), or on the
+    given SQLite connection."""
     if settings.amqp_url:
         return RabbitJobQueue(settings.amqp_url, policy=policy)
-    if metadata is not None and metadata.sqlite is not None:
-        return SqliteJobQueue(metadata.sqlite, policy=policy)
-    return SqliteJobQueue(await open_sqlite(settings.sqlite_path), owns_connection=True, policy=policy)
+    if sqlite is not None:
+        await apply_schema(sqlite, SQLITE_SCHEMA)
+        return SqliteJobQueue(sqlite, policy=policy)
+    conn = await open_sqlite(settings.sqlite_path, SQLITE_SCHEMA)
+    return SqliteJobQueue(conn, owns_connection=True, policy=policy)
+
+
+JOBS_KEY = web.AppKey("jobs", JobQueue)
+
+
+def setup_job_queue(app: web.Application, engines: EngineSettings, policy: RetryPolicy | None = None) -> Check:
+    """RabbitMQ when configured, otherwise the SQLite file, for the app's life; return its readiness check."""
+    if engines.amqp_url:
+        add_outages(app, OUTAGES)
+    else:
+        setup_sqlite(app, engines.sqlite_path)
+
+    async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
+        app[JOBS_KEY] = await open_job_queue(engines, app.get(SQLITE_KEY), policy)
+        yield
+        await app[JOBS_KEY].close()
+
+    async def jobs_ready() -> bool:
+        return await app[JOBS_KEY].ping()
+
+    app.cleanup_ctx.append(jobs_ctx)
+    return jobs_ready
 
 
 class Consumer:
@@ -371,3 +419,22 @@ class Consumer:
 async def run_consumer(queue: JobQueue, name: str, handler: JobHandler) -> Consumer:
     """Start a supervised consumer; the caller stops it on shutdown."""
     return Consumer(queue, name, handler)
+
+
+CONSUMER_KEY = web.AppKey("consumer", Consumer)
+
+
+def setup_consumer(app: web.Application, queue: str, make_handler: Callable[[web.Application], JobHandler]) -> Check:
+    """Consume `queue` with a supervised consumer for the app's life (after the cleanup contexts added
+    before this call, whose resources `make_handler` may use); return its readiness check."""
+
+    async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:
+        app[CONSUMER_KEY] = await run_consumer(app[JOBS_KEY], queue, make_handler(app))
+        yield
+        await app[CONSUMER_KEY].stop()
+
+    async def consumer_ready() -> bool:
+        return CONSUMER_KEY in app and app[CONSUMER_KEY].alive
+
+    app.cleanup_ctx.append(consumer_ctx)
+    return consumer_ready

@@ -1,26 +1,47 @@
-"""Token store: Redis keys `auth_<token>` in production, a table of the SQLite file when embedded."""
+"""Token store: Redis keys `auth_<token>` in production, a table of the SQLite file when embedded.
+
+Auth owns it (it issues and revokes tokens); the gateway only reads it, to resolve `X-Token` to a user id.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 import aiosqlite
 import redis.asyncio as aioredis
+import redis.exceptions
+from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from shared.database import Metadata, fetch, open_sqlite, sqlite_alive
+from shared.errors import add_outages
+from shared.health import Check
 from shared.settings import EngineSettings
+from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, setup_sqlite, sqlite_alive
 
 log = logging.getLogger(__name__)
 
-TOKEN_TTL_SECONDS = 86400
+TOKEN_TTL_SECONDS = 86400  # the contract's `EX 86400`
+TOKEN_KEY_PREFIX = "auth_"  # noqa: S105 - the contract's Redis key layout, not a secret
+
+OUTAGES: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+SQLITE_SCHEMA = SqliteSchema(
+    """
+CREATE TABLE IF NOT EXISTS tokens (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    expires_at REAL
+);
+"""
+)
 
 
 def token_key(token: str) -> str:
-    return f"auth_{token}"
+    return f"{TOKEN_KEY_PREFIX}{token}"
 
 
 class TokenStore(Protocol):
@@ -67,9 +88,8 @@ class RedisTokenStore:
 class SqliteTokenStore:
     """Same semantics as the Redis keys: a row with no expiry never expires."""
 
-    def __init__(self, conn: aiosqlite.Connection, owns_connection: bool = False) -> None:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
-        self._owns_connection = owns_connection
 
     async def get(self, token: str) -> str | None:
         rows = await fetch(
@@ -95,14 +115,31 @@ class SqliteTokenStore:
         return await sqlite_alive(self._conn)
 
     async def close(self) -> None:
-        if self._owns_connection:
-            await self._conn.close()
+        """The connection is the process's, closed by its owner."""
 
 
-async def open_token_store(settings: EngineSettings, metadata: Metadata | None = None) -> TokenStore:
-    """Redis when configured; otherwise the SQLite file, sharing the metadata connection when it is SQLite too."""
-    if settings.redis_url:
-        return RedisTokenStore(settings.redis_url)
-    if metadata is not None and metadata.sqlite is not None:
-        return SqliteTokenStore(metadata.sqlite)
-    return SqliteTokenStore(await open_sqlite(settings.sqlite_path), owns_connection=True)
+TOKENS_KEY = web.AppKey("tokens", TokenStore)
+
+
+def setup_token_store(app: web.Application, engines: EngineSettings) -> Check:
+    """Redis when configured, otherwise the SQLite file, for the app's life; return its readiness check."""
+    redis_url = engines.redis_url
+    if redis_url:
+        add_outages(app, OUTAGES)
+    else:
+        setup_sqlite(app, engines.sqlite_path)
+
+    async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
+        if redis_url:
+            app[TOKENS_KEY] = RedisTokenStore(redis_url)
+        else:
+            await apply_schema(app[SQLITE_KEY], SQLITE_SCHEMA)
+            app[TOKENS_KEY] = SqliteTokenStore(app[SQLITE_KEY])
+        yield
+        await app[TOKENS_KEY].close()
+
+    async def tokens_ready() -> bool:
+        return await app[TOKENS_KEY].ping()
+
+    app.cleanup_ctx.append(tokens_ctx)
+    return tokens_ready

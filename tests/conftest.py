@@ -10,9 +10,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from tests.support.direct import DirectStore
 from tests.support.engines import Backends, selected_backends
+from tests.support.inprocess import Signed, embedded_environment
 from tests.support.stack import Stack
 
 
@@ -162,3 +164,27 @@ def api(http: aiohttp.ClientSession, stack: Stack) -> Api:
 
 def entries(folder: Path) -> set[str]:
     return set(p.name for p in folder.iterdir()) if folder.exists() else set()
+
+
+# In-process services -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The environment of `make run` in a fresh folder: the services' factories read it."""
+    embedded_environment(monkeypatch, tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+async def files_service(aiohttp_client: AiohttpClient, embedded: Path) -> Signed:
+    from services.files.app import create_app
+
+    return Signed(await aiohttp_client(create_app()))
+
+
+@pytest.fixture
+async def auth_service(aiohttp_client: AiohttpClient, embedded: Path) -> Signed:
+    from services.auth.app import create_app
+
+    return Signed(await aiohttp_client(create_app()))

@@ -99,6 +99,9 @@ class Accounts:
             raise AuthenticationError()
         await self._tokens.delete(token)
 
+    async def count(self) -> int:
+        return await self._users.count()
+
     async def me(self, user_id: str) -> User:
         user = await self._users.by_id(user_id) if user_id else None
         if user is None:

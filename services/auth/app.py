@@ -11,14 +11,15 @@ from services.auth.handlers import ACCOUNTS_KEY
 from services.auth.passwords import PasswordHashing
 from services.auth.routes import setup_routes
 from services.auth.settings import AuthSettings
-from services.auth.users_store import user_store
+from services.auth.users_store import SCHEMA, user_store
 from services.auth.welcome import WelcomeMailer
-from shared.engines import JOBS_KEY, METADATA_KEY, TOKENS_KEY, setup_consumer, setup_engines
+from shared.database import METADATA_KEY, setup_metadata
 from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.identity import setup_identity
-from shared.jobs import USER_QUEUE, JobHandler
+from shared.jobs import JOBS_KEY, USER_QUEUE, JobHandler, setup_consumer, setup_job_queue
+from shared.tokens import TOKENS_KEY, setup_token_store
 
 SETTINGS_KEY = web.AppKey("settings", AuthSettings)
 
@@ -41,7 +42,11 @@ def create_app(settings: AuthSettings | None = None) -> web.Application:
     app[SETTINGS_KEY] = settings
     setup_errors(app)
     setup_identity(app, settings.engines.internal_secret)
-    checks = setup_engines(app, settings.engines, tokens=True, jobs=True)
+    checks = {
+        "metadata": setup_metadata(app, settings.engines, SCHEMA),  # users
+        "tokens": setup_token_store(app, settings.engines),
+        "jobs": setup_job_queue(app, settings.engines),
+    }
     app.cleanup_ctx.append(accounts_ctx)
     checks["consumer"] = setup_consumer(app, USER_QUEUE, welcome_mail)
     setup_routes(app)

@@ -7,6 +7,7 @@ from aiohttp import web
 from services.auth.accounts import Accounts
 from shared.errors import AuthenticationError
 from shared.identity import caller_of
+from shared.internal import UserCount
 from shared.jsonbody import read_json_object
 
 ACCOUNTS_KEY = web.AppKey("accounts", Accounts)
@@ -33,3 +34,9 @@ async def disconnect(request: web.Request) -> web.Response:
 async def get_me(request: web.Request) -> web.Response:
     user = await request.app[ACCOUNTS_KEY].me(caller_of(request).user_id)
     return web.json_response({"id": user.id, "email": user.email})
+
+
+async def count_users(request: web.Request) -> web.Response:
+    """Internal: the number of accounts, for the gateway's /stats."""
+    count: UserCount = {"users": await request.app[ACCOUNTS_KEY].count()}
+    return web.json_response(count)

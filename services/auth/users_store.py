@@ -1,4 +1,4 @@
-"""The `users` collection: MongoDB documents `{_id, email, password}` or rows of the SQLite file."""
+"""The `users` collection, owned by auth: MongoDB documents `{_id, email, password}` or rows of the SQLite file."""
 
 from __future__ import annotations
 
@@ -8,11 +8,30 @@ from typing import Any, Protocol
 
 import aiosqlite
 from bson import ObjectId
-from pymongo.asynchronous.database import AsyncDatabase
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.database import Metadata, fetch
+from shared.database import Metadata, MetadataSchema, MongoDatabase
 from shared.ids import new_id, parse_object_id
+from shared.sqlite import SqliteSchema, fetch
+
+
+async def _mongo_indexes(db: MongoDatabase) -> None:
+    await db["users"].create_index([("email", ASCENDING)], unique=True, name="email_unique")
+
+
+SCHEMA = MetadataSchema(
+    sqlite=SqliteSchema(
+        """
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    password TEXT
+);
+"""
+    ),
+    mongo=_mongo_indexes,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +50,7 @@ class UserStore(Protocol):
     async def by_id(self, user_id: str) -> User | None: ...
     async def insert(self, email: str, password: str) -> User: ...
     async def set_password(self, user_id: str, password: str) -> None: ...
+    async def count(self) -> int: ...
 
 
 def _user_from_doc(doc: dict[str, Any]) -> User:
@@ -41,7 +61,7 @@ def _user_from_doc(doc: dict[str, Any]) -> User:
 
 
 class MongoUserStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._users = db["users"]
 
     async def by_email(self, email: str) -> User | None:
@@ -65,6 +85,9 @@ class MongoUserStore:
 
     async def set_password(self, user_id: str, password: str) -> None:
         await self._users.update_one({"_id": ObjectId(user_id)}, {"$set": {"password": password}})
+
+    async def count(self) -> int:
+        return await self._users.count_documents({})
 
 
 class SqliteUserStore:
@@ -94,6 +117,10 @@ class SqliteUserStore:
 
     async def set_password(self, user_id: str, password: str) -> None:
         await self._conn.execute("UPDATE users SET password = ? WHERE id = ?", (password, user_id))
+
+    async def count(self) -> int:
+        rows = await fetch(self._conn, "SELECT COUNT(*) FROM users")
+        return int(rows[0][0])
 
 
 def user_store(metadata: Metadata) -> UserStore:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from services.files import files_store, tree_lease
 from services.files.blobs import BlobStorage
 from services.files.files_store import file_store
 from services.files.fsck import Checker
@@ -18,11 +19,12 @@ from services.files.library import Library
 from services.files.routes import setup_routes
 from services.files.settings import FilesSettings
 from services.files.tree_lease import TreeLeases, lease_store
-from shared.engines import JOBS_KEY, METADATA_KEY, setup_engines
+from shared.database import METADATA_KEY, setup_metadata
 from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.identity import setup_identity
+from shared.jobs import JOBS_KEY, setup_job_queue
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,10 @@ def create_app(settings: FilesSettings | None = None) -> web.Application:
     app[MAX_UPLOAD_KEY] = settings.max_upload
     setup_errors(app)
     setup_identity(app, settings.engines.internal_secret)
-    checks = setup_engines(app, settings.engines, jobs=True)
+    checks = {
+        "metadata": setup_metadata(app, settings.engines, files_store.SCHEMA, tree_lease.SCHEMA),
+        "jobs": setup_job_queue(app, settings.engines),
+    }
     app.cleanup_ctx.extend([library_ctx, reconciler_ctx])
     setup_routes(app)
     setup_health(app, checks)

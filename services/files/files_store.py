@@ -1,4 +1,5 @@
-"""The `files` collection: MongoDB documents as in the contract, or rows of the SQLite file.
+"""The `files` collection, owned by the files service: MongoDB documents as in the contract, or rows of
+the SQLite file.
 
 `parent_id` keeps the stored value's type: the number 0 or the string "0" for root, a 24-hex string
 for a folder. Both root spellings are read as root.
@@ -14,14 +15,56 @@ from typing import Any, Protocol
 
 import aiosqlite
 from bson import ObjectId
-from pymongo import ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
+from pymongo import ASCENDING, ReturnDocument
 
-from shared.database import Metadata, fetch
+from shared.database import Metadata, MetadataSchema, MongoDatabase
 from shared.ids import parse_object_id
+from shared.sqlite import SqliteSchema, fetch
 
 ROOT_VALUES: tuple[int, str] = (0, "0")
-PAGE_SIZE = 20
+PAGE_SIZE = 20  # the contract's page size
+
+
+async def _mongo_indexes(db: MongoDatabase) -> None:
+    await db["files"].create_index(
+        [("userId", ASCENDING), ("parentId", ASCENDING), ("_id", ASCENDING)], name="owner_parent_id"
+    )
+    await db["files"].create_index([("deletedAt", ASCENDING)], name="deleted_at")
+
+
+SCHEMA = MetadataSchema(
+    sqlite=SqliteSchema(
+        """
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    is_public INTEGER,
+    parent_id,
+    local_path TEXT,
+    size INTEGER,
+    sha256 TEXT,
+    mime_type TEXT,
+    thumbnail TEXT,
+    created_at REAL,
+    updated_at REAL,
+    deleted_at REAL,
+    thumbnail_requests INTEGER,
+    thumbnail_requested_at REAL
+);
+CREATE INDEX IF NOT EXISTS files_owner_parent ON files (user_id, parent_id);
+""",
+        # Added after the first release: a file made by it gets them at start-up.
+        added_columns=(
+            ("files", "deleted_at", "REAL"),
+            ("files", "thumbnail_requests", "INTEGER"),
+            ("files", "thumbnail_requested_at", "REAL"),
+        ),
+        late_script="CREATE INDEX IF NOT EXISTS files_deleted ON files (deleted_at) WHERE deleted_at IS NOT NULL;",
+    ),
+    mongo=_mongo_indexes,
+)
 
 
 def is_root(parent_id: object) -> bool:
@@ -81,6 +124,14 @@ class FileStore(Protocol):
         ...
 
     async def fail_thumbnail(self, file_id: str) -> bool: ...
+    async def set_thumbnail(self, file_id: str, user_id: str, state: str) -> bool:
+        """Record a job's outcome on a live record of `user_id`; False if there is none."""
+        ...
+
+    async def count(self) -> int:
+        """Live records of every owner."""
+        ...
+
     def scan(self) -> AsyncIterator[FileRecord]:
         """Every record of every owner, marked ones included (the checker's view)."""
         ...
@@ -137,7 +188,7 @@ def _mongo_parent_match(parent_id: str) -> Any | None:
 
 
 class MongoFileStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._files = db["files"]
 
     async def insert(self, record: FileRecord) -> None:
@@ -259,6 +310,16 @@ class MongoFileStore:
             {"_id": ObjectId(file_id), "thumbnail": "pending"}, {"$set": {"thumbnail": "failed"}}
         )
         return result.modified_count == 1
+
+    async def set_thumbnail(self, file_id: str, user_id: str, state: str) -> bool:
+        oid, owner = parse_object_id(file_id), parse_object_id(user_id)
+        if oid is None or owner is None:
+            return False
+        result = await self._files.update_one({"_id": oid, "userId": owner, **LIVE}, {"$set": {"thumbnail": state}})
+        return result.matched_count == 1
+
+    async def count(self) -> int:
+        return await self._files.count_documents(LIVE)
 
     async def scan(self) -> AsyncIterator[FileRecord]:
         async for doc in self._files.find({}):
@@ -425,6 +486,17 @@ class SqliteFileStore:
     async def fail_thumbnail(self, file_id: str) -> bool:
         sql = "UPDATE files SET thumbnail = 'failed' WHERE id = ? AND thumbnail = 'pending' RETURNING id"
         return bool(await fetch(self._conn, sql, (file_id,)))
+
+    async def set_thumbnail(self, file_id: str, user_id: str, state: str) -> bool:
+        oid = parse_object_id(file_id)
+        if oid is None:
+            return False
+        sql = f"UPDATE files SET thumbnail = ? WHERE id = ? AND user_id = ? AND {_LIVE} RETURNING id"
+        return bool(await fetch(self._conn, sql, (state, str(oid), user_id.lower())))
+
+    async def count(self) -> int:
+        rows = await fetch(self._conn, f"SELECT COUNT(*) FROM files WHERE {_LIVE}")
+        return int(rows[0][0])
 
     async def scan(self) -> AsyncIterator[FileRecord]:
         for row in await fetch(self._conn, f"SELECT {_COLUMNS} FROM files"):

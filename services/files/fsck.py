@@ -26,6 +26,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from services.files import files_store, tree_lease
 from services.files.blobs import BlobStorage
 from services.files.files_store import Changes, FileRecord, FileStore, file_store, is_root
 from services.files.library import Library
@@ -310,8 +311,8 @@ async def run(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = FilesSettings.from_env()
     grace = settings.blob_grace if args.grace is None else args.grace
-    metadata = await open_metadata(settings.engines)
-    jobs = await open_job_queue(settings.engines, metadata)
+    metadata = await open_metadata(settings.engines, files_store.SCHEMA, tree_lease.SCHEMA)
+    jobs = await open_job_queue(settings.engines, metadata.sqlite)
     try:
         store = file_store(metadata)
         leases = TreeLeases(lease_store(metadata), ttl=settings.tree_lease_seconds)

@@ -9,8 +9,9 @@ from services.files.library import Library
 from services.files.multipart import read_multipart
 from services.files.serving import send_file
 from services.files.uploads import decode_base64, form_to_body, parse_patch, parse_upload
-from shared.errors import AuthenticationError, UnsupportedMediaError
+from shared.errors import AuthenticationError, UnsupportedMediaError, ValidationError
 from shared.identity import caller_of
+from shared.internal import THUMBNAIL_OUTCOMES, FileCount, SourceView, ThumbnailState
 from shared.jsonbody import read_json_object
 
 LIBRARY_KEY = web.AppKey("library", Library)
@@ -83,3 +84,28 @@ async def download_file(request: web.Request) -> web.StreamResponse:
         caller_of(request), request.match_info["id"], request.query.get("size")
     )
     return await send_file(request, download)
+
+
+# Internal routes (shared/internal.py): the gateway's /stats and the thumbnailer's jobs.
+
+
+async def count_files(request: web.Request) -> web.Response:
+    count: FileCount = {"files": await request.app[LIBRARY_KEY].count()}
+    return web.json_response(count)
+
+
+async def thumbnail_source(request: web.Request) -> web.Response:
+    record = await request.app[LIBRARY_KEY].thumbnail_source(caller_of(request), request.match_info["id"])
+    view: SourceView = {"id": record.id, "type": record.type, "localPath": record.local_path}
+    return web.json_response(view)
+
+
+async def record_thumbnail(request: web.Request) -> web.Response:
+    state = (await read_json_object(request)).get("thumbnail")
+    if state not in THUMBNAIL_OUTCOMES:
+        raise ValidationError(f"thumbnail must be one of {', '.join(THUMBNAIL_OUTCOMES)}")
+    assert isinstance(state, str)
+    file_id = request.match_info["id"]
+    await request.app[LIBRARY_KEY].record_thumbnail(caller_of(request), file_id, state)
+    view: ThumbnailState = {"id": file_id, "thumbnail": state}
+    return web.json_response(view)

@@ -215,6 +215,22 @@ class Library:
             published += await self.request_thumbnails(record)
         return published
 
+    async def count(self) -> int:
+        return await self._store.count()
+
+    async def thumbnail_source(self, caller: Caller, file_id: str) -> FileRecord:
+        """The live record a thumbnail job of `caller` names (the contract's `File not found` otherwise)."""
+        record = await self._store.get_owned(file_id, _owner(caller))
+        if record is None:
+            raise NotFoundError("File not found")
+        return record
+
+    async def record_thumbnail(self, caller: Caller, file_id: str, state: str) -> None:
+        """A job's outcome, reported by the thumbnailer. Not found if the record is gone or going: the
+        thumbnailer then removes what it wrote (I4)."""
+        if not await self._store.set_thumbnail(file_id, _owner(caller), state):
+            raise NotFoundError("File not found")
+
     async def show(self, caller: Caller, file_id: str) -> dict[str, Any]:
         record = await self._store.get_owned(file_id, _owner(caller))
         if record is None:

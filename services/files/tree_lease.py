@@ -16,19 +16,37 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiosqlite
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.database import Metadata, fetch
+from shared.database import Metadata, MetadataSchema, MongoDatabase
 from shared.errors import UnavailableError
+from shared.sqlite import SqliteSchema, fetch
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 15.0  # how long a dead holder blocks its owner's tree (TREE_LEASE_SECONDS)
 WAIT_SECONDS = 20.0  # how long a request waits for a busy tree before 503
+
+
+async def _no_mongo_index(db: MongoDatabase) -> None:
+    """`treeLeases` is keyed by `_id` alone."""
+
+
+SCHEMA = MetadataSchema(
+    sqlite=SqliteSchema(
+        """
+CREATE TABLE IF NOT EXISTS leases (
+    key TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+    ),
+    mongo=_no_mongo_index,
+)
 
 
 class LeaseStore(Protocol):
@@ -42,7 +60,7 @@ def _date(epoch: float) -> datetime:
 
 
 class MongoLeaseStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: MongoDatabase) -> None:
         self._leases = db["treeLeases"]
 
     async def acquire(self, key: str, holder: str, now: float, ttl: float) -> bool:

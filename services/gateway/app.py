@@ -8,14 +8,13 @@ import aiohttp
 from aiohttp import web
 
 from services.gateway.authn import TokenResolver
-from services.gateway.directory import directory
-from services.gateway.handlers import DIRECTORY_KEY, RESOLVER_KEY, UPSTREAMS_KEY, Upstreams
+from services.gateway.handlers import RESOLVER_KEY, UPSTREAMS_KEY, Upstreams
 from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
-from shared.engines import METADATA_KEY, TOKENS_KEY, setup_engines
 from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
+from shared.tokens import TOKENS_KEY, setup_token_store
 
 SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
 # Larger reads from upstreams mean fewer, larger writes to clients: the proxy's cost is per chunk, not per byte.
@@ -23,8 +22,7 @@ UPSTREAM_READ_BUFFER = 1024 * 1024
 
 
 async def access_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[DIRECTORY_KEY] = directory(app[METADATA_KEY])
-    app[RESOLVER_KEY] = TokenResolver(app[TOKENS_KEY], app[DIRECTORY_KEY])
+    app[RESOLVER_KEY] = TokenResolver(app[TOKENS_KEY])
     yield
 
 
@@ -52,7 +50,7 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
     app = web.Application(handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     setup_errors(app)
-    checks = setup_engines(app, settings.engines, tokens=True)
+    tokens_ready = setup_token_store(app, settings.engines)  # the only store the gateway touches
     app.cleanup_ctx.extend([access_ctx, upstreams_ctx])
     setup_routes(app)
 
@@ -69,5 +67,5 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
     async def files_ready() -> bool:
         return await upstream_ready(settings.files_url)
 
-    setup_health(app, {**checks, "auth": auth_ready, "files": files_ready})
+    setup_health(app, {"tokens": tokens_ready, "auth": auth_ready, "files": files_ready})
     return app

@@ -1,8 +1,7 @@
-"""X-Token → user id: `auth_<token>` in the token store, then the user must still exist."""
+"""X-Token → user id, through the token store alone (auth issues tokens only to existing users)."""
 
 from __future__ import annotations
 
-from services.gateway.directory import Directory
 from shared.ids import is_object_id
 from shared.tokens import TokenStore
 
@@ -10,17 +9,14 @@ MAX_TOKEN_LENGTH = 256
 
 
 class TokenResolver:
-    def __init__(self, tokens: TokenStore, users: Directory) -> None:
+    def __init__(self, tokens: TokenStore) -> None:
         self._tokens = tokens
-        self._users = users
 
     async def resolve(self, token: str | None) -> str | None:
         """The caller's user id (lower-case hex), or None. Engine outages propagate (they are a 503)."""
         if not token or len(token) > MAX_TOKEN_LENGTH or not token.isprintable():
             return None
         user_id = await self._tokens.get(token)
-        if not is_object_id(user_id):
+        if user_id is None or not is_object_id(user_id):
             return None
-        assert user_id is not None
-        user_id = user_id.lower()
-        return user_id if await self._users.user_exists(user_id) else None
+        return user_id.lower()

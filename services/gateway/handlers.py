@@ -12,11 +12,11 @@ import aiohttp
 from aiohttp import web
 
 from services.gateway.authn import TokenResolver
-from services.gateway.directory import Directory
 from services.gateway.proxy import forward
-from shared.engines import METADATA_KEY, TOKENS_KEY
-from shared.errors import AuthenticationError
+from shared.errors import AuthenticationError, UnavailableError
 from shared.identity import ANONYMOUS
+from shared.internal import STATS_PATH, FileCount, InternalClient, UserCount
+from shared.tokens import TOKENS_KEY
 
 
 @dataclass
@@ -28,6 +28,24 @@ class Upstreams:
     sendfile_root: Path | None = None
     _root_seen: Path | None = None
 
+    @property
+    def auth(self) -> InternalClient:
+        return InternalClient(self.session, self.auth_url, self.secret)
+
+    @property
+    def files(self) -> InternalClient:
+        return InternalClient(self.session, self.files_url, self.secret)
+
+    async def metadata_ready(self, url: str) -> bool:
+        """What the service at `url` says of its metadata store in its readiness report."""
+        try:
+            async with self.session.get(f"{url}/readyz", timeout=aiohttp.ClientTimeout(total=2)) as response:
+                report = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return False
+        checks = report.get("checks") if isinstance(report, dict) else None
+        return isinstance(checks, dict) and checks.get("metadata") is True
+
     async def downloads_root(self) -> Path | None:
         """FOLDER_PATH once it exists here (the files service creates it at its first upload)."""
         if self._root_seen is None and self.sendfile_root is not None:
@@ -37,7 +55,6 @@ class Upstreams:
         return self._root_seen
 
 
-DIRECTORY_KEY = web.AppKey("directory", Directory)
 RESOLVER_KEY = web.AppKey("resolver", TokenResolver)
 UPSTREAMS_KEY = web.AppKey("upstreams", Upstreams)
 
@@ -49,17 +66,27 @@ class Access(enum.Enum):
 
 
 async def get_status(request: web.Request) -> web.Response:
-    return web.json_response(
-        {
-            "redis": await request.app[TOKENS_KEY].ping(),
-            "db": await request.app[METADATA_KEY].ping(),
-        }
+    """`redis`: the token store answers; `db`: auth and files both say their metadata store answers."""
+    upstreams = request.app[UPSTREAMS_KEY]
+    tokens, auth_db, files_db = await asyncio.gather(
+        request.app[TOKENS_KEY].ping(),
+        upstreams.metadata_ready(upstreams.auth_url),
+        upstreams.metadata_ready(upstreams.files_url),
     )
+    return web.json_response({"redis": tokens, "db": auth_db and files_db})
 
 
 async def get_stats(request: web.Request) -> web.Response:
-    directory = request.app[DIRECTORY_KEY]
-    return web.json_response({"users": await directory.count_users(), "files": await directory.count_files()})
+    """The counts each owner reports: users from auth, files from the files service."""
+    upstreams = request.app[UPSTREAMS_KEY]
+    (auth_status, users), (files_status, files) = await asyncio.gather(
+        upstreams.auth.call("GET", STATS_PATH), upstreams.files.call("GET", STATS_PATH)
+    )
+    if auth_status != 200 or files_status != 200:
+        raise UnavailableError()
+    user_count: UserCount = users
+    file_count: FileCount = files
+    return web.json_response({"users": user_count["users"], "files": file_count["files"]})
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

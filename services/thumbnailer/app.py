@@ -1,23 +1,38 @@
-"""Thumbnailer: consumes `fileQueue`; its HTTP port only serves health checks."""
+"""Thumbnailer: consumes `fileQueue` and reports each outcome to the files service; it owns no table, and
+its HTTP port only serves health checks."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import aiohttp
 from aiohttp import web
 
+from services.thumbnailer.files_client import FilesClient
 from services.thumbnailer.settings import ThumbnailerSettings
-from services.thumbnailer.sources import sources
 from services.thumbnailer.worker import ThumbnailWorker
-from shared.engines import METADATA_KEY, setup_consumer, setup_engines
 from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
-from shared.jobs import FILE_QUEUE, JobHandler, RetryPolicy
+from shared.internal import InternalClient
+from shared.jobs import FILE_QUEUE, JobHandler, RetryPolicy, setup_consumer, setup_job_queue
 
 SETTINGS_KEY = web.AppKey("settings", ThumbnailerSettings)
+SESSION_KEY = web.AppKey("files_session", aiohttp.ClientSession)
+
+
+async def session_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[SESSION_KEY] = aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=30, sock_connect=5)
+    )
+    yield
+    await app[SESSION_KEY].close()
 
 
 def thumbnail_worker(app: web.Application) -> JobHandler:
-    return ThumbnailWorker(sources(app[METADATA_KEY]), app[SETTINGS_KEY].max_pixels).handle
+    settings = app[SETTINGS_KEY]
+    files = FilesClient(InternalClient(app[SESSION_KEY], settings.files_url, settings.engines.internal_secret))
+    return ThumbnailWorker(files, settings.max_pixels).handle
 
 
 def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
@@ -25,7 +40,18 @@ def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
     app = web.Application(handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     setup_errors(app)
-    checks = setup_engines(app, settings.engines, jobs=True, job_policy=RetryPolicy(max_attempts=settings.max_attempts))
+    checks = {"jobs": setup_job_queue(app, settings.engines, RetryPolicy(max_attempts=settings.max_attempts))}
+    app.cleanup_ctx.append(session_ctx)
     checks["consumer"] = setup_consumer(app, FILE_QUEUE, thumbnail_worker)
+
+    async def files_ready() -> bool:
+        try:
+            timeout = aiohttp.ClientTimeout(total=2)
+            async with app[SESSION_KEY].get(f"{settings.files_url}/healthz", timeout=timeout) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    checks["files"] = files_ready
     setup_health(app, checks)
     return app

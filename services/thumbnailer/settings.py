@@ -14,6 +14,7 @@ class ThumbnailerSettings:
     port: int
     max_pixels: int
     max_attempts: int
+    files_url: str
 
     @classmethod
     def from_env(cls) -> ThumbnailerSettings:
@@ -23,4 +24,5 @@ class ThumbnailerSettings:
             port=env_int("THUMBNAILER_PORT", 5003),
             max_pixels=env_int("THUMBNAIL_MAX_PIXELS", 50_000_000),
             max_attempts=env_int("JOB_MAX_ATTEMPTS", 5),
+            files_url=env_str("FILES_URL", f"http://127.0.0.1:{env_int('FILES_PORT', 5002)}").rstrip("/"),
         )

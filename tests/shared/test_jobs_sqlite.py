@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared.database import open_sqlite
-from shared.jobs import Consumer, JobRejected, RetryPolicy, SqliteJobQueue
+from shared.jobs import SQLITE_SCHEMA, Consumer, JobRejected, RetryPolicy, SqliteJobQueue
+from shared.sqlite import open_sqlite
 from tests.support.payloads import consume_for
 
 
@@ -20,7 +20,7 @@ async def states(conn: Any) -> list[tuple[str, int, str | None]]:
 
 @pytest.fixture
 async def conn(tmp_path: Path) -> Any:
-    connection = await open_sqlite(tmp_path / "jobs.sqlite3")
+    connection = await open_sqlite(tmp_path / "jobs.sqlite3", SQLITE_SCHEMA)
     yield connection
     await connection.close()
 

@@ -63,7 +63,7 @@ class ComposeStack(Stack):
             "FILES_URL": self.service_url("files"),
         }
         env = {key: rewritten.get(key, value) for key, value in declared.items()}
-        missing = {"MONGO_URL", "REDIS_URL", "AMQP_URL", "DATA_DIR", "FOLDER_PATH"} - set(env)
+        missing = NEEDS[name] - set(env)
         if missing:
             raise AssertionError(f"docker-compose.yml gives {name} no {sorted(missing)}")
         # The process environment (PATH, HOME…) as a container has one, then the service's own.
@@ -76,5 +76,13 @@ class ComposeStack(Stack):
             "THUMBNAIL_RECONCILE_AFTER": "2",
         }
 
+
+# What each service must be given to run on the production engines, and nothing it does not use.
+NEEDS = {
+    "auth": {"MONGO_URL", "REDIS_URL", "AMQP_URL"},
+    "files": {"MONGO_URL", "AMQP_URL", "FOLDER_PATH"},
+    "thumbnailer": {"AMQP_URL", "FOLDER_PATH", "FILES_URL"},
+    "gateway": {"REDIS_URL", "AUTH_URL", "FILES_URL"},
+}
 
 assert set(SERVICES) <= set(compose_services()), "docker-compose.yml must define every service"
