@@ -15,11 +15,13 @@ from typing import Any
 import aiosqlite
 import pymongo.errors
 from aiohttp import web
+from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.errors import add_outages
 from shared.health import Check
+from shared.ids import is_object_id
 from shared.settings import EngineSettings
 from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, open_sqlite, setup_sqlite, sqlite_alive
 
@@ -33,6 +35,15 @@ OUTAGES: tuple[type[BaseException], ...] = (
     pymongo.errors.ServerSelectionTimeoutError,
     pymongo.errors.NetworkTimeout,
 )
+
+
+def parse_object_id(value: object) -> ObjectId | None:
+    return ObjectId(value) if isinstance(value, str) and is_object_id(value) else None
+
+
+def new_id() -> str:
+    """A new record id: an ObjectId, as the contract's documents have, whichever engine stores it."""
+    return str(ObjectId())
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.database import Metadata, MetadataSchema, MongoDatabase
-from shared.ids import new_id, parse_object_id
+from shared.database import Metadata, MetadataSchema, MongoDatabase, new_id, parse_object_id
 from shared.sqlite import SqliteSchema, fetch
 
 

@@ -17,8 +17,7 @@ import aiosqlite
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 
-from shared.database import Metadata, MetadataSchema, MongoDatabase
-from shared.ids import parse_object_id
+from shared.database import Metadata, MetadataSchema, MongoDatabase, parse_object_id
 from shared.sqlite import SqliteSchema, fetch
 
 ROOT_VALUES: tuple[int, str] = (0, "0")

@@ -33,9 +33,8 @@ from services.files.library import Library
 from services.files.settings import FilesSettings
 from services.files.tree_lease import TreeLeases, lease_store
 from shared import tempfiles
-from shared.database import open_metadata
+from shared.database import new_id, open_metadata
 from shared.errors import DomainError
-from shared.ids import new_id
 from shared.jobs import open_job_queue
 from shared.thumbnails import THUMBNAIL_SUFFIXES
 

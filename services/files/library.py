@@ -17,9 +17,10 @@ from services.files.files_store import Changes, FileRecord, FileStore, is_root
 from services.files.mime import content_type
 from services.files.tree_lease import TreeLeases
 from services.files.uploads import PatchRequest, UploadRequest
+from shared.database import new_id
 from shared.errors import AuthenticationError, ConflictError, DataIntegrityError, NotFoundError, ValidationError
 from shared.identity import Caller
-from shared.ids import is_object_id, new_id
+from shared.ids import is_object_id
 from shared.jobs import FILE_QUEUE, JobQueue
 from shared.thumbnails import THUMBNAIL_SIZES
 

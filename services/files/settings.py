@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.files.library import MAX_THUMBNAIL_REQUESTS
+from services.files.tree_lease import LEASE_SECONDS
 from shared.settings import EngineSettings, env_float, env_int, env_str, folder_path
 
 MIB = 1024 * 1024
@@ -39,11 +41,11 @@ class FilesSettings:
             reconcile_interval=env_float("THUMBNAIL_RECONCILE_INTERVAL", 30.0),
             reconcile_after=env_float("THUMBNAIL_RECONCILE_AFTER", 60.0),
             # Jobs published per image before it is `failed`: the first and the re-publications.
-            max_thumbnail_requests=env_int("THUMBNAIL_MAX_REQUESTS", 3),
+            max_thumbnail_requests=env_int("THUMBNAIL_MAX_REQUESTS", MAX_THUMBNAIL_REQUESTS),
             # A file in FOLDER_PATH that no record names is removed once this old (a crashed upload's bytes).
             blob_grace=env_float("BLOB_GRACE_SECONDS", 3600.0),
             blob_sweep_interval=env_float("BLOB_SWEEP_INTERVAL", 3600.0),
             # How long the tree lease of a crashed holder blocks its owner's moves and deletes (renewed
             # every third of it while held).
-            tree_lease_seconds=env_float("TREE_LEASE_SECONDS", 15.0),
+            tree_lease_seconds=env_float("TREE_LEASE_SECONDS", LEASE_SECONDS),
         )

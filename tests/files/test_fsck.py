@@ -11,7 +11,7 @@ from pathlib import Path
 from services.files.files_store import FileRecord
 from services.files.fsck import LOST_AND_FOUND
 from services.files.uploads import UploadRequest
-from shared.ids import new_id
+from shared.database import new_id
 from tests.files.conftest import Files
 from tests.files.test_tree import OWNER, folder, upload_file
 from tests.support.stack import ROOT

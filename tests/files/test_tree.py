@@ -10,9 +10,9 @@ from typing import Any
 
 from services.files.files_store import FileRecord
 from services.files.uploads import PatchRequest, UploadRequest
+from shared.database import new_id
 from shared.errors import DomainError, NotFoundError, ValidationError
 from shared.identity import Caller
-from shared.ids import new_id
 from tests.files.conftest import Files
 from tests.support.images import image_bytes
 
