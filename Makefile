@@ -48,8 +48,11 @@ soak: $(STAMP)
 	SOAK_SECONDS=$${SOAK_SECONDS:-300} FM_BACKENDS=embedded $(BIN)/python -m pytest tests/soak
 	SOAK_SECONDS=$${SOAK_SECONDS:-300} FM_BACKENDS=engines $(BIN)/python -m pytest tests/soak
 
+# Lint and types: ruff over everything, mypy --strict over services/, shared/ and scripts/ (pyproject.toml).
 check: $(STAMP)
 	$(BIN)/ruff check services shared tests scripts
+	$(BIN)/ruff format --check services shared tests scripts
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

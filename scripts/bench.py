@@ -17,6 +17,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,20 +39,23 @@ def curl(*args: str) -> dict[str, float]:
         capture_output=True,
         text=True,
     ).stdout
-    return json.loads(out)  # type: ignore[no-any-return]
+    report: dict[str, float] = json.loads(out)
+    return report
 
 
 def curl_json(*args: str) -> dict[str, object]:
-    return json.loads(
-        subprocess.run(["curl", "-s", "-S", "--fail", *args], check=True, capture_output=True, text=True).stdout
-    )  # type: ignore[no-any-return]
+    out = subprocess.run(["curl", "-s", "-S", "--fail", *args], check=True, capture_output=True, text=True).stdout
+    report: dict[str, object] = json.loads(out)
+    return report
 
 
 def mib_per_s(result: dict[str, float], key: str) -> float:
     return result[key] / MIB
 
 
-def best_download(url: str, headers: dict[str, str] | None = None, header_factory=None) -> float:  # type: ignore[no-untyped-def]
+def best_download(
+    url: str, headers: dict[str, str] | None = None, header_factory: Callable[[], dict[str, str]] | None = None
+) -> float:
     speeds = []
     for _ in range(RUNS):
         hdrs = header_factory() if header_factory else (headers or {})

@@ -8,13 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+from typing import IO
 
 SERVICES = ("auth", "files", "thumbnailer", "gateway")
 COLOURS = {"auth": "\033[35m", "files": "\033[36m", "thumbnailer": "\033[33m", "gateway": "\033[32m"}
 RESET = "\033[0m"
 
 
-def _pump(name: str, stream, lock: threading.Lock, colour: bool) -> None:  # type: ignore[no-untyped-def]
+def _pump(name: str, stream: IO[bytes], lock: threading.Lock, colour: bool) -> None:
     prefix = f"{COLOURS[name]}{name:<11}|{RESET} " if colour else f"{name:<11}| "
     for line in iter(stream.readline, b""):
         with lock:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -99,8 +99,8 @@ def add_outages(app: web.Application, types: tuple[type[BaseException], ...]) ->
     registry.types = (*registry.types, *(t for t in types if t not in registry.types))
 
 
-def json_error(status: int, message: str, **kwargs: object) -> web.Response:
-    return web.json_response({"error": message}, status=status, **kwargs)  # type: ignore[arg-type]
+def json_error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

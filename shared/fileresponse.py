@@ -21,14 +21,14 @@ class HashedFileResponse(web.FileResponse):
         super().__init__(path, **kwargs)
         self._strong_etag = strong_etag
 
-    @property  # type: ignore[override]
+    @property
     def etag(self) -> Any:
-        return web.StreamResponse.etag.fget(self)  # type: ignore[attr-defined]
+        return web.StreamResponse.etag.fget(self)  # type: ignore[attr-defined]  # a property seen as a str
 
     @etag.setter
     def etag(self, value: Any) -> None:
         # FileResponse assigns its mtime-size ETag here; the content hash wins when there is one.
-        web.StreamResponse.etag.fset(self, self._strong_etag or value)  # type: ignore[attr-defined]
+        web.StreamResponse.etag.fset(self, self._strong_etag or value)  # type: ignore[attr-defined]  # a property seen as a str
 
     async def prepare(self, request: web.BaseRequest) -> Any:
         # FileResponse.prepare redoes its work on a second call; aiohttp calls it again after a handler

@@ -14,9 +14,9 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import aio_pika
 import aio_pika.exceptions
@@ -35,6 +35,20 @@ FILE_QUEUE = "fileQueue"  # the contract's queue names
 USER_QUEUE = "userQueue"
 
 OUTAGES: tuple[type[BaseException], ...] = (aio_pika.exceptions.AMQPConnectionError,)
+
+
+class FileJob(TypedDict):
+    """A `fileQueue` job, as the contract has it: make the thumbnails of this image."""
+
+    userId: str
+    fileId: str
+
+
+class UserJob(TypedDict):
+    """A `userQueue` job: welcome this new user."""
+
+    userId: str
+
 
 SQLITE_SCHEMA = SqliteSchema(
     """
@@ -85,7 +99,7 @@ class RetryPolicy:
 
 
 class JobQueue(Protocol):
-    async def publish(self, queue: str, payload: dict[str, Any]) -> None: ...
+    async def publish(self, queue: str, payload: Mapping[str, object]) -> None: ...
     async def consume(self, queue: str, handler: JobHandler) -> None: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
@@ -123,9 +137,7 @@ class RabbitJobQueue:
                     self._url, timeout=5, client_properties={"connection_name": "files-manager"}
                 )
                 # on_return_raises: a mandatory message that no queue takes fails its publish, not silently.
-                self._channel = await self._connection.channel(  # type: ignore[assignment]
-                    publisher_confirms=True, on_return_raises=True
-                )
+                self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
                 await self._channel.set_qos(prefetch_count=self._prefetch)
                 self._declared.clear()
             assert self._channel is not None
@@ -151,7 +163,7 @@ class RabbitJobQueue:
             self._declared.add(queue)
         return main
 
-    async def publish(self, queue: str, payload: dict[str, Any]) -> None:
+    async def publish(self, queue: str, payload: Mapping[str, object]) -> None:
         """Confirmed by the broker, or an exception within `publish_timeout` (a robust channel would wait)."""
         async with asyncio.timeout(self._publish_timeout):
             channel = await self._ensure_channel()
@@ -197,7 +209,8 @@ class RabbitJobQueue:
         self, channel: aio_pika.abc.AbstractChannel, queue: str, message: AbstractIncomingMessage, handler: JobHandler
     ) -> None:
         headers = dict(message.headers or {})
-        attempt = int(headers.get("x-attempts", 0) or 0) + 1  # type: ignore[call-overload]
+        previous = headers.get("x-attempts", 0)
+        attempt = (previous if isinstance(previous, int) else 0) + 1
         try:
             await handler(_decode(message.body))
         except JobRejected as exc:
@@ -258,7 +271,7 @@ class SqliteJobQueue:
         self._lease = lease_seconds
         self._concurrency = concurrency
 
-    async def publish(self, queue: str, payload: dict[str, Any]) -> None:
+    async def publish(self, queue: str, payload: Mapping[str, object]) -> None:
         now = time.time()
         await self._conn.execute(
             "INSERT INTO jobs (queue, payload, visible_at, created_at) VALUES (?, ?, ?, ?)",

@@ -11,7 +11,7 @@ from typing import Any
 from services.auth.passwords import PasswordHashing, needs_upgrade
 from services.auth.users_store import EmailTakenError, User, UserStore
 from shared.errors import AuthenticationError, ValidationError
-from shared.jobs import USER_QUEUE, JobQueue
+from shared.jobs import USER_QUEUE, JobQueue, UserJob
 from shared.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ class Accounts:
         except EmailTakenError as exc:
             raise ValidationError("Already exist") from exc
         try:
-            await self._jobs.publish(USER_QUEUE, {"userId": user.id})
+            job: UserJob = {"userId": user.id}
+            await self._jobs.publish(USER_QUEUE, job)
         except Exception as exc:  # noqa: BLE001 - the account exists; only the welcome mail is delayed
             log.warning("could not enqueue the welcome job for %s: %r", user.id, exc)
         return user

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from aiohttp import web
 
 from services.auth.accounts import Accounts
+from services.auth.users_store import User
 from shared.errors import AuthenticationError
 from shared.identity import caller_of
 from shared.internal import UserCount
@@ -13,14 +16,28 @@ from shared.jsonbody import read_json_object
 ACCOUNTS_KEY = web.AppKey("accounts", Accounts)
 
 
+class UserView(TypedDict):
+    id: str
+    email: str
+
+
+class TokenView(TypedDict):
+    token: str
+
+
+def user_view(user: User) -> UserView:
+    return {"id": user.id, "email": user.email}
+
+
 async def create_user(request: web.Request) -> web.Response:
     user = await request.app[ACCOUNTS_KEY].sign_up(await read_json_object(request))
-    return web.json_response({"id": user.id, "email": user.email}, status=201)
+    return web.json_response(user_view(user), status=201)
 
 
 async def connect(request: web.Request) -> web.Response:
     token = await request.app[ACCOUNTS_KEY].log_in(request.headers.get("Authorization"))
-    return web.json_response({"token": token})
+    view: TokenView = {"token": token}
+    return web.json_response(view)
 
 
 async def disconnect(request: web.Request) -> web.Response:
@@ -33,7 +50,7 @@ async def disconnect(request: web.Request) -> web.Response:
 
 async def get_me(request: web.Request) -> web.Response:
     user = await request.app[ACCOUNTS_KEY].me(caller_of(request).user_id)
-    return web.json_response({"id": user.id, "email": user.email})
+    return web.json_response(user_view(user))
 
 
 async def count_users(request: web.Request) -> web.Response:

@@ -41,7 +41,7 @@ class BlobWriter:
         self._hash = hashlib.sha256()
         self._pending: list[bytes] = []
         self._pending_size = 0
-        self._in_flight: asyncio.Future[None] | None = None
+        self._in_flight: asyncio.Future[tuple[None, None]] | None = None
         self.size = 0
 
     async def open(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.files.blobs import BlobStorage
+from services.files.blobs import BlobStorage, StoredBlob
 from services.files.library import Library
 from services.files.multipart import read_multipart
 from services.files.serving import send_file
@@ -37,7 +37,7 @@ async def upload_file(request: web.Request) -> web.Response:
         return web.json_response(view, status=201)
     upload = parse_upload(await read_json_object(request))
 
-    async def stage():  # type: ignore[no-untyped-def]
+    async def stage() -> StoredBlob:
         assert upload.data is not None
         return await blobs.write(decode_base64(upload.data))
 
@@ -50,7 +50,7 @@ async def show_file(request: web.Request) -> web.Response:
 
 
 async def list_files(request: web.Request) -> web.Response:
-    views = await request.app[LIBRARY_KEY].list(
+    views = await request.app[LIBRARY_KEY].list_children(
         caller_of(request), request.query.get("parentId"), request.query.get("page")
     )
     return web.json_response(views)

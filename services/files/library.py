@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from services.files.blobs import BlobStorage, StoredBlob
 from services.files.files_store import Changes, FileRecord, FileStore, is_root
@@ -21,7 +21,7 @@ from shared.database import new_id
 from shared.errors import AuthenticationError, ConflictError, DataIntegrityError, NotFoundError, ValidationError
 from shared.identity import Caller
 from shared.ids import is_object_id
-from shared.jobs import FILE_QUEUE, JobQueue
+from shared.jobs import FILE_QUEUE, FileJob, JobQueue
 from shared.thumbnails import THUMBNAIL_SIZES
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,26 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def file_view(record: FileRecord) -> dict[str, Any]:
-    """The contract's six fields with their exact meaning, then additive metadata."""
-    view: dict[str, Any] = {
+class FileView(TypedDict):
+    """The contract's six fields with their exact meaning, then additive metadata (ADR 5)."""
+
+    id: str
+    userId: str
+    name: str
+    type: str
+    isPublic: bool
+    parentId: int | str
+    size: NotRequired[int | None]  # files and images
+    sha256: NotRequired[str | None]
+    mimeType: NotRequired[str]
+    thumbnail: NotRequired[str | None]  # images: pending, ready or failed
+    # Always present; NotRequired only so that they are written last, after the type's own fields.
+    createdAt: NotRequired[str | None]
+    updatedAt: NotRequired[str | None]
+
+
+def file_view(record: FileRecord) -> FileView:
+    view: FileView = {
         "id": record.id,
         "userId": record.user_id,
         "name": record.name,
@@ -128,7 +145,7 @@ class Library:
         if parent.type != "folder":
             raise ValidationError("Parent is not a folder")
 
-    async def upload(self, caller: Caller, upload: UploadRequest, stage: StageBytes | None) -> dict[str, Any]:
+    async def upload(self, caller: Caller, upload: UploadRequest, stage: StageBytes | None) -> FileView:
         """`stage` puts the bytes in place (after every check, only for files and images)."""
         owner = _owner(caller)
         await self._check_parent(owner, upload.parent_id)
@@ -189,7 +206,8 @@ class Library:
         """Publish after the metadata is committed (the record already counts this job); a job that does
         not reach the queue is not counted, and the reconciler publishes it later."""
         try:
-            await self._jobs.publish(FILE_QUEUE, {"userId": record.user_id, "fileId": record.id})
+            job: FileJob = {"userId": record.user_id, "fileId": record.id}
+            await self._jobs.publish(FILE_QUEUE, job)
             return True
         except Exception as exc:  # noqa: BLE001 - the upload stands; the reconciler retries the job
             log.warning("thumbnail job for %s not published yet: %r", record.id, exc)
@@ -232,26 +250,26 @@ class Library:
         if not await self._store.set_thumbnail(file_id, _owner(caller), state):
             raise NotFoundError("File not found")
 
-    async def show(self, caller: Caller, file_id: str) -> dict[str, Any]:
+    async def show(self, caller: Caller, file_id: str) -> FileView:
         record = await self._store.get_owned(file_id, _owner(caller))
         if record is None:
             raise NotFoundError()
         return file_view(record)
 
-    async def list(self, caller: Caller, parent_id: str | None, page: str | None) -> list[dict[str, Any]]:
+    async def list_children(self, caller: Caller, parent_id: str | None, page: str | None) -> list[FileView]:
         owner = _owner(caller)
         page_number = parse_page(page)
         parent = parent_id if parent_id not in (None, "") else "0"
         assert parent is not None
         return [file_view(r) for r in await self._store.list_children(owner, parent, page_number)]
 
-    async def set_public(self, caller: Caller, file_id: str, is_public: bool) -> dict[str, Any]:
+    async def set_public(self, caller: Caller, file_id: str, is_public: bool) -> FileView:
         record = await self._store.set_public(file_id, _owner(caller), is_public)
         if record is None:
             raise NotFoundError()
         return file_view(record)
 
-    async def change(self, caller: Caller, file_id: str, patch: PatchRequest) -> dict[str, Any]:
+    async def change(self, caller: Caller, file_id: str, patch: PatchRequest) -> FileView:
         """Rename and/or move within the caller's own tree; a folder never into itself or its subtree."""
         owner = _owner(caller)
         if patch.parent_id is None:  # a rename is one conditional write: no lease needed
@@ -266,7 +284,7 @@ class Library:
             held.check()
             return await self._apply(owner, file_id, patch)
 
-    async def _apply(self, owner: str, file_id: str, patch: PatchRequest) -> dict[str, Any]:
+    async def _apply(self, owner: str, file_id: str, patch: PatchRequest) -> FileView:
         updated = await self._store.update(file_id, owner, Changes(name=patch.name, parent_id=patch.parent_id))
         if updated is None:
             raise NotFoundError()
