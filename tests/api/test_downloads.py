@@ -1,12 +1,13 @@
 """GET/HEAD /files/:id/data as a file server: Range, ETag from the content, safe headers on every response."""
 
-import asyncio
 import hashlib
+from typing import Any
 
 import pytest
 
 from tests.conftest import Api
 from tests.support.images import image_bytes
+from tests.support.inprocess import eventually
 
 CSP = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; sandbox"
 
@@ -132,10 +133,11 @@ async def test_disposition_encodes_any_name_safely(api: Api) -> None:
 async def test_thumbnail_responses_are_safe_too(api: Api) -> None:
     _, token = await api.new_user()
     view = await api.upload(token, "t.png", "image", image_bytes(60, 30), isPublic=True)
-    for _ in range(200):  # the thumbnail exists once it is served
+
+    async def served() -> Any:  # the thumbnail exists once it is served
         status, _, response = await api.call("GET", f"/files/{view['id']}/data?size=100")
-        if status == 200:
-            break
-        await asyncio.sleep(0.1)
-    assert status == 200 and response.headers["Content-Type"] == "image/png"
+        return response if status == 200 else None
+
+    response = await eventually(served, timeout=20)
+    assert response.headers["Content-Type"] == "image/png"
     assert_safe(response)

@@ -69,8 +69,10 @@ async def test_rabbitmq_down_uploads_succeed_and_thumbnails_follow(
     engine_outage.append("rabbitmq")
     control("stop", "rabbitmq")
     view = await api.upload(token, "during-outage.png", "image", image_bytes(120, 60))
-    local = Path(store.files(id=view["id"])[0]["localPath"])
-    await asyncio.sleep(3)
+    [record] = store.files(id=view["id"])
+    local = Path(record["localPath"])
+    # Acknowledged with its job still to publish: pending, and no thumbnail can exist yet.
+    assert view["thumbnail"] == record["raw"]["thumbnail"] == "pending"
     assert not Path(f"{local}_100").exists()
     control("start", "rabbitmq")
     engine_outage.clear()

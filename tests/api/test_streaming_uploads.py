@@ -1,6 +1,5 @@
 """POST /files as multipart/form-data: streamed to disk, same checks and answers as the JSON form."""
 
-import asyncio
 import hashlib
 import io
 import socket
@@ -10,9 +9,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from shared.tempfiles import THUMBNAIL_PREFIX, UPLOAD_PREFIX
+from shared.thumbnails import THUMBNAIL_SUFFIXES
 from tests.conftest import Api
 from tests.support.direct import DirectStore
 from tests.support.engines import Backends
+from tests.support.inprocess import eventually
 from tests.support.stack import Stack
 
 
@@ -23,7 +25,7 @@ def all_entries(folder: Path) -> set[str]:
     return {
         p.name
         for p in folder.iterdir()
-        if not p.name.startswith(".thumb-") and not p.name.endswith(("_500", "_250", "_100"))
+        if not p.name.startswith(THUMBNAIL_PREFIX) and not p.name.endswith(THUMBNAIL_SUFFIXES)
     }
 
 
@@ -148,8 +150,11 @@ async def test_upload_over_the_cap_is_413_and_leaves_nothing(capped_stack: Stack
         "POST", "/files", token=token, data=form(b"y" * (3 * 1024 * 1024), name="b", type="file")
     )
     assert (status, body) == (413, {"error": "Payload too large"})  # refused on Content-Length, before reading
-    await asyncio.sleep(0.2)
-    assert all_entries(capped_stack.folder) == before
+
+    async def nothing_left() -> bool:  # the streamed one's temp file goes as its request ends
+        return all_entries(capped_stack.folder) == before
+
+    await eventually(nothing_left, timeout=5)
     status, view, _ = await api.call("POST", "/files", token=token, data=form(b"small", name="ok", type="file"))
     assert status == 201
 
@@ -167,14 +172,17 @@ async def test_interrupted_upload_leaves_nothing_visible(api: Api, stack: Stack,
         f"POST /files HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Token: {token}\r\n"
         f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(head) + 10_000_000}\r\n\r\n"
     ).encode()
+
+    async def writing() -> bool:  # the bytes have reached a temp file in the folder
+        return any(name.startswith(UPLOAD_PREFIX) for name in all_entries(stack.folder) - disk_before)
+
+    async def nothing_left() -> bool:  # the service notices the cut and removes its temp file
+        return all_entries(stack.folder) == disk_before
+
     with socket.create_connection(("127.0.0.1", stack.ports["gateway"])) as sock:
         sock.sendall(request + head + b"q" * 3_000_000)
-        await asyncio.sleep(0.5)
-    for _ in range(50):  # the service notices the cut and removes its temp file
-        if all_entries(stack.folder) == disk_before:
-            break
-        await asyncio.sleep(0.1)
-    assert all_entries(stack.folder) == disk_before
+        await eventually(writing, timeout=10)
+    await eventually(nothing_left, timeout=10)
     assert len(store.files()) == files_before
 
 

@@ -1,6 +1,5 @@
 """Image uploads get `_500`, `_250` and `_100` thumbnails from the background worker."""
 
-import asyncio
 import io
 from pathlib import Path
 
@@ -9,25 +8,23 @@ from PIL import Image
 from tests.conftest import Api
 from tests.support.direct import DirectStore
 from tests.support.images import image_bytes
+from tests.support.inprocess import eventually
 from tests.support.stack import Stack
 
 
 async def wait_for(path: Path, timeout: float = 20.0) -> None:
-    for _ in range(int(timeout * 10)):
-        if path.exists():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{path.name} never appeared")
+    async def appeared() -> bool:
+        return path.exists()
+
+    await eventually(appeared, timeout)
 
 
 async def wait_for_state(store: DirectStore, file_id: str, state: str, timeout: float = 20.0) -> None:
-    for _ in range(int(timeout * 10)):
+    async def reached() -> bool:
         [doc] = store.files(id=file_id)
-        current = doc["raw"].get("thumbnail")
-        if current == state:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"thumbnail state never became {state}")
+        return bool(doc["raw"].get("thumbnail") == state)
+
+    await eventually(reached, timeout)
 
 
 async def test_png_thumbnails_keep_format_and_aspect_ratio(api: Api, store: DirectStore) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import Api
 from tests.support.direct import DirectStore, sha1
+from tests.support.inprocess import eventually
 from tests.support.stack import Stack
 
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\Z")
@@ -53,14 +54,12 @@ async def test_sign_up_twice_is_already_exist(api: Api, store: DirectStore) -> N
 
 
 async def test_sign_up_enqueues_the_welcome_job(api: Api, stack: Stack) -> None:
-    import asyncio
-
     _, email = await api.sign_up()
-    for _ in range(100):
-        if f"Welcome {email}!" in stack.log("auth"):
-            return
-        await asyncio.sleep(0.1)
-    pytest.fail("no welcome line in the auth log")
+
+    async def welcomed() -> bool:
+        return f"Welcome {email}!" in stack.log("auth")
+
+    await eventually(welcomed, timeout=10)
 
 
 async def test_connect_issues_a_uuid4_token_kept_24_hours(api: Api, store: DirectStore) -> None:

@@ -1,6 +1,5 @@
 """The welcome mail reaches a real SMTP server (aiosmtpd) from the running auth service."""
 
-import asyncio
 import email
 import uuid
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import Api
 from tests.support.engines import Backends, control
+from tests.support.inprocess import eventually
 from tests.support.stack import Stack, free_port
 
 
@@ -47,10 +47,11 @@ async def test_sign_up_sends_the_welcome_mail(smtp_stack: tuple[Stack, Inbox], h
     running, inbox = smtp_stack
     api = Api(http, running.url)
     _, address = await api.sign_up()
-    for _ in range(100):
-        if inbox.messages:
-            break
-        await asyncio.sleep(0.1)
+
+    async def delivered() -> bool:
+        return bool(inbox.messages)
+
+    await eventually(delivered, timeout=10)
     [message] = inbox.messages
     assert message["To"] == address
     assert f"Welcome {address}!" in message.get_payload()

@@ -10,6 +10,7 @@ import pytest
 
 from shared.jobs import SQLITE_SCHEMA, Consumer, JobRejected, RetryPolicy, SqliteJobQueue
 from shared.sqlite import open_sqlite
+from tests.support.inprocess import eventually
 from tests.support.payloads import consume_for
 
 
@@ -150,8 +151,11 @@ async def test_a_consumer_that_dies_is_restarted_and_not_ready_meanwhile(conn: A
     queue = Breaking(conn, poll_interval=0.01)
     consumer = Consumer(queue, "q", handler, restart_delay=0.5)
     try:
-        await asyncio.sleep(0.1)
-        assert not consumer.alive and consumer.restarts == 1
+
+        async def crashed_once() -> bool:  # down, restart pending (restart_delay)
+            return not consumer.alive and consumer.restarts == 1
+
+        await eventually(crashed_once, timeout=0.4, interval=0.01)
         await queue.publish("q", {"n": 1})
         async with asyncio.timeout(5):
             await handled.wait()
