@@ -8,7 +8,7 @@ its MongoDB indexes) and its own queries; auth opens it for users, files for fil
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.errors import add_outages
-from shared.health import Check
+from shared.health import Check, hold
 from shared.ids import is_object_id
 from shared.settings import EngineSettings
 from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, open_sqlite, setup_sqlite, sqlite_alive
@@ -121,18 +121,11 @@ def setup_metadata(app: web.Application, engines: EngineSettings, *schemas: Meta
     else:
         setup_sqlite(app, engines.sqlite_path)
 
-    async def metadata_ctx(app: web.Application) -> AsyncIterator[None]:
+    async def open_(app: web.Application) -> Metadata:
         if mongo_url:
-            app[METADATA_KEY] = await _open_mongo(mongo_url, engines.mongo_database, schemas)
-        else:
-            for schema in schemas:
-                await apply_schema(app[SQLITE_KEY], schema.sqlite)
-            app[METADATA_KEY] = Metadata(sqlite=app[SQLITE_KEY])
-        yield
-        await app[METADATA_KEY].close()
+            return await _open_mongo(mongo_url, engines.mongo_database, schemas)
+        for schema in schemas:
+            await apply_schema(app[SQLITE_KEY], schema.sqlite)
+        return Metadata(sqlite=app[SQLITE_KEY])
 
-    async def metadata_ready() -> bool:
-        return await app[METADATA_KEY].ping()
-
-    app.cleanup_ctx.append(metadata_ctx)
-    return metadata_ready
+    return hold(app, METADATA_KEY, open_)

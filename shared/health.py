@@ -2,12 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Protocol, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 Check = Callable[[], Awaitable[bool]]
 CHECKS_KEY = web.AppKey("readiness_checks", dict)
+
+
+class Resource(Protocol):
+    """An engine adapter held for an app's life: the metadata engine, the token store, the job queue."""
+
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...
+
+
+R = TypeVar("R", bound=Resource)
+
+
+def alive_at(session: Callable[[], aiohttp.ClientSession], url: str) -> Check:
+    """A readiness check that the service at `url` answers its `/healthz`, through `session()`."""
+
+    async def alive() -> bool:
+        try:
+            async with session().get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    return alive
+
+
+def hold(app: web.Application, key: web.AppKey[R], open_: Callable[[web.Application], Awaitable[R]]) -> Check:
+    """Open `key` with `open_` in a cleanup_ctx added now (so after those already added, whose resources
+    `open_` may use), close it at shutdown; return its readiness check, which pings it."""
+
+    async def resource_ctx(app: web.Application) -> AsyncIterator[None]:
+        app[key] = await open_(app)
+        yield
+        await app[key].close()
+
+    async def ready() -> bool:
+        return await app[key].ping()
+
+    app.cleanup_ctx.append(resource_ctx)
+    return ready
 
 
 def setup_health(app: web.Application, checks: Mapping[str, Check] | None = None) -> None:

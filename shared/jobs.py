@@ -25,7 +25,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from aiohttp import web
 
 from shared.errors import add_outages
-from shared.health import Check
+from shared.health import Check, hold
 from shared.settings import EngineSettings
 from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, open_sqlite, setup_sqlite, sqlite_alive
 
@@ -380,16 +380,10 @@ def setup_job_queue(app: web.Application, engines: EngineSettings, policy: Retry
     else:
         setup_sqlite(app, engines.sqlite_path)
 
-    async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
-        app[JOBS_KEY] = await open_job_queue(engines, app.get(SQLITE_KEY), policy)
-        yield
-        await app[JOBS_KEY].close()
+    async def open_(app: web.Application) -> JobQueue:
+        return await open_job_queue(engines, app.get(SQLITE_KEY), policy)
 
-    async def jobs_ready() -> bool:
-        return await app[JOBS_KEY].ping()
-
-    app.cleanup_ctx.append(jobs_ctx)
-    return jobs_ready
+    return hold(app, JOBS_KEY, open_)
 
 
 class Consumer:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Protocol
 
 import aiosqlite
@@ -18,7 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from shared.errors import add_outages
-from shared.health import Check
+from shared.health import Check, hold
 from shared.settings import EngineSettings
 from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, setup_sqlite, sqlite_alive
 
@@ -129,17 +128,10 @@ def setup_token_store(app: web.Application, engines: EngineSettings) -> Check:
     else:
         setup_sqlite(app, engines.sqlite_path)
 
-    async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
+    async def open_(app: web.Application) -> TokenStore:
         if redis_url:
-            app[TOKENS_KEY] = RedisTokenStore(redis_url)
-        else:
-            await apply_schema(app[SQLITE_KEY], SQLITE_SCHEMA)
-            app[TOKENS_KEY] = SqliteTokenStore(app[SQLITE_KEY])
-        yield
-        await app[TOKENS_KEY].close()
+            return RedisTokenStore(redis_url)
+        await apply_schema(app[SQLITE_KEY], SQLITE_SCHEMA)
+        return SqliteTokenStore(app[SQLITE_KEY])
 
-    async def tokens_ready() -> bool:
-        return await app[TOKENS_KEY].ping()
-
-    app.cleanup_ctx.append(tokens_ctx)
-    return tokens_ready
+    return hold(app, TOKENS_KEY, open_)

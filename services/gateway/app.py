@@ -12,7 +12,7 @@ from services.gateway.handlers import RESOLVER_KEY, UPSTREAMS_KEY, Upstreams
 from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
 from shared.errors import setup_errors
-from shared.health import setup_health
+from shared.health import alive_at, setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.tokens import TOKENS_KEY, setup_token_store
 
@@ -54,18 +54,9 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
     app.cleanup_ctx.extend([access_ctx, upstreams_ctx])
     setup_routes(app)
 
-    async def upstream_ready(url: str) -> bool:
-        try:
-            async with app[UPSTREAMS_KEY].session.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
-                return r.status == 200
-        except (aiohttp.ClientError, TimeoutError):
-            return False
+    def session() -> aiohttp.ClientSession:
+        return app[UPSTREAMS_KEY].session
 
-    async def auth_ready() -> bool:
-        return await upstream_ready(settings.auth_url)
-
-    async def files_ready() -> bool:
-        return await upstream_ready(settings.files_url)
-
+    auth_ready, files_ready = alive_at(session, settings.auth_url), alive_at(session, settings.files_url)
     setup_health(app, {"tokens": tokens_ready, "auth": auth_ready, "files": files_ready})
     return app

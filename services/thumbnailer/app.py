@@ -12,7 +12,7 @@ from services.thumbnailer.files_client import FilesClient
 from services.thumbnailer.settings import ThumbnailerSettings
 from services.thumbnailer.worker import ThumbnailWorker
 from shared.errors import setup_errors
-from shared.health import setup_health
+from shared.health import alive_at, setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.internal import InternalClient
 from shared.jobs import FILE_QUEUE, JobHandler, RetryPolicy, setup_consumer, setup_job_queue
@@ -44,14 +44,9 @@ def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
     app.cleanup_ctx.append(session_ctx)
     checks["consumer"] = setup_consumer(app, FILE_QUEUE, thumbnail_worker)
 
-    async def files_ready() -> bool:
-        try:
-            timeout = aiohttp.ClientTimeout(total=2)
-            async with app[SESSION_KEY].get(f"{settings.files_url}/healthz", timeout=timeout) as response:
-                return response.status == 200
-        except (aiohttp.ClientError, TimeoutError):
-            return False
+    def session() -> aiohttp.ClientSession:
+        return app[SESSION_KEY]
 
-    checks["files"] = files_ready
+    checks["files"] = alive_at(session, settings.files_url)
     setup_health(app, checks)
     return app
