@@ -19,11 +19,10 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.errors import add_outages
 from shared.health import Check, hold
 from shared.ids import is_object_id
 from shared.settings import EngineSettings
-from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, open_sqlite, setup_sqlite, sqlite_alive
+from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, open_sqlite, select_engine, sqlite_alive
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +115,7 @@ def setup_metadata(app: web.Application, engines: EngineSettings, *schemas: Meta
     """Open the metadata engine for the app's life with the owner's `schemas`; return its readiness check.
     Call it before adding cleanup contexts that use it."""
     mongo_url = engines.mongo_url
-    if mongo_url:
-        add_outages(app, OUTAGES)
-    else:
-        setup_sqlite(app, engines.sqlite_path)
+    select_engine(app, mongo_url, OUTAGES, engines.sqlite_path)
 
     async def open_(app: web.Application) -> Metadata:
         if mongo_url:

@@ -24,10 +24,9 @@ import aiosqlite
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from aiohttp import web
 
-from shared.errors import add_outages
 from shared.health import Check, hold
 from shared.settings import EngineSettings
-from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, open_sqlite, setup_sqlite, sqlite_alive
+from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, open_sqlite, select_engine, sqlite_alive
 
 log = logging.getLogger(__name__)
 
@@ -375,10 +374,7 @@ JOBS_KEY = web.AppKey("jobs", JobQueue)
 
 def setup_job_queue(app: web.Application, engines: EngineSettings, policy: RetryPolicy | None = None) -> Check:
     """RabbitMQ when configured, otherwise the SQLite file, for the app's life; return its readiness check."""
-    if engines.amqp_url:
-        add_outages(app, OUTAGES)
-    else:
-        setup_sqlite(app, engines.sqlite_path)
+    select_engine(app, engines.amqp_url, OUTAGES, engines.sqlite_path)
 
     async def open_(app: web.Application) -> JobQueue:
         return await open_job_queue(engines, app.get(SQLITE_KEY), policy)

@@ -112,6 +112,17 @@ async def sqlite_alive(conn: aiosqlite.Connection) -> bool:
         return False
 
 
+def select_engine(
+    app: web.Application, url: str | None, outages: tuple[type[BaseException], ...], sqlite_path: Path
+) -> None:
+    """An adapter's engine: the production one at `url` when it is configured (its driver's `outages` then
+    mean 503), otherwise the embedded file."""
+    if url:
+        add_outages(app, outages)
+    else:
+        setup_sqlite(app, sqlite_path)
+
+
 def setup_sqlite(app: web.Application, path: Path) -> None:
     """Open the process's one connection to the file (once, however many adapters ask) in a cleanup_ctx
     added now, so before the adapters' own; they read it from `app[SQLITE_KEY]`."""

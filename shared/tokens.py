@@ -16,10 +16,9 @@ from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from shared.errors import add_outages
 from shared.health import Check, hold
 from shared.settings import EngineSettings
-from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, setup_sqlite, sqlite_alive
+from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, select_engine, sqlite_alive
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +122,7 @@ TOKENS_KEY = web.AppKey("tokens", TokenStore)
 def setup_token_store(app: web.Application, engines: EngineSettings) -> Check:
     """Redis when configured, otherwise the SQLite file, for the app's life; return its readiness check."""
     redis_url = engines.redis_url
-    if redis_url:
-        add_outages(app, OUTAGES)
-    else:
-        setup_sqlite(app, engines.sqlite_path)
+    select_engine(app, redis_url, OUTAGES, engines.sqlite_path)
 
     async def open_(app: web.Application) -> TokenStore:
         if redis_url:
