@@ -67,10 +67,6 @@ class Metadata:
     _client: AsyncMongoClient[dict[str, Any]] | None = None
     _owns_sqlite: bool = field(default=False)
 
-    @property
-    def engine(self) -> str:
-        return "mongodb" if self.mongo is not None else "sqlite"
-
     async def ping(self) -> bool:
         if self.sqlite is not None:
             return await sqlite_alive(self.sqlite)

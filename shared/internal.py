@@ -14,7 +14,6 @@ import aiohttp
 from shared.errors import UnavailableError
 from shared.identity import ANONYMOUS, sign
 
-INTERNAL_PREFIX = "/internal/"
 STATS_PATH = "/internal/stats"  # auth: UserCount; files: FileCount
 SOURCE_ROUTE = "/internal/files/{id}/source"  # files, GET as the owner: SourceView or 404
 THUMBNAIL_ROUTE = "/internal/files/{id}/thumbnail"  # files, PUT as the owner: ThumbnailReport → ThumbnailState
