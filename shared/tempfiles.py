@@ -3,7 +3,11 @@
 The files service (uploads) and the thumbnailer (thumbnails) both write `<FOLDER_PATH>/<prefix><random>`
 and rename it into place. The writer holds an exclusive `flock` on the file from its creation until after
 the rename; the kernel drops it when the process ends, however it ends. A sweeper that can take the lock
-knows the writer is gone and removes the file: no hour-long age threshold, and at start-up already.
+knows the writer is gone and removes the file: no age threshold, and at start-up already.
+
+Between a writer's create and its lock there is a window in which a sweeper can take the lock and unlink the
+new file. The writer notices (its file has no name left once it holds the lock) and starts again under a new
+name, so the sweeper never has to guess from a file's age.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import BinaryIO
@@ -19,22 +22,23 @@ from typing import BinaryIO
 UPLOAD_PREFIX = ".upload-"
 THUMBNAIL_PREFIX = ".thumb-"
 TEMP_PREFIXES = (UPLOAD_PREFIX, THUMBNAIL_PREFIX)
-# A writer locks its file microseconds after creating it; a sweeper that wins that race must not remove it.
-MIN_AGE_SECONDS = 10.0
 
 
 def create_locked(folder: Path | str, prefix: str) -> tuple[Path, BinaryIO]:
     """A new temp file in `folder`, open for writing and locked until closed."""
-    path = Path(folder) / f"{prefix}{uuid.uuid4().hex}"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return path, os.fdopen(fd, "wb")
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        raise
+    while True:
+        path = Path(folder) / f"{prefix}{uuid.uuid4().hex}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_nlink > 0:
+                return path, os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            raise
+        os.close(fd)  # a sweeper took it between our create and our lock: start again under a new name
 
 
 def abandoned(folder: Path) -> list[Path]:
@@ -65,8 +69,6 @@ def _is_abandoned(path: Path, remove: bool) -> bool:
         except BlockingIOError:
             return False  # its writer is alive
         info = os.fstat(fd)
-        if time.time() - info.st_mtime < MIN_AGE_SECONDS:
-            return False
         try:
             current = os.stat(path, follow_symlinks=False)
         except FileNotFoundError:

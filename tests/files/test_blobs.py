@@ -1,11 +1,14 @@
 """Blob writing: atomic, hashed, and leftovers of crashed processes swept."""
 
+import fcntl
 import hashlib
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from services.files.blobs import BlobStorage
 from shared import tempfiles
@@ -42,11 +45,39 @@ def test_sweep_removes_temp_files_of_dead_writers_only(tmp_path: Path) -> None:
     live_path, live_handle = tempfiles.create_locked(tmp_path, tempfiles.UPLOAD_PREFIX)
     os.utime(live_path, (old, old))  # old, but its writer (this process) is alive
     young = tmp_path / ".upload-just-created"
-    young.write_bytes(b"")  # a writer may not have locked it yet
+    young.write_bytes(b"")  # unlocked, however young: its writer would start again (next test)
     with live_handle:
-        assert tempfiles.sweep(tmp_path) == 2
+        assert tempfiles.sweep(tmp_path) == 3
         remaining = sorted(p.name for p in tmp_path.iterdir())
-    assert remaining == sorted([live_path.name, young.name, "a-real-blob", "a-real-blob_100"])
+    assert remaining == sorted([live_path.name, "a-real-blob", "a-real-blob_100"])
+
+
+def test_a_writer_whose_new_file_is_swept_before_it_locks_starts_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window between a writer's create and its lock: a sweeper there removes the file, and the writer
+    notices and writes under a new name instead of into a file nobody can find."""
+    real_flock = fcntl.flock
+    swept: list[int] = []
+    raced = False
+
+    def sweep_first(fd: int, operation: int) -> None:
+        nonlocal raced
+        if not raced:  # the sweeper wins the race once
+            raced = True
+            swept.append(tempfiles.sweep(tmp_path))
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(tempfiles.fcntl, "flock", sweep_first)
+    path, handle = tempfiles.create_locked(tmp_path, tempfiles.UPLOAD_PREFIX)
+    monkeypatch.undo()
+    with handle:
+        handle.write(b"kept")
+        handle.flush()
+        assert swept == [1] and path.exists()
+        assert [p.name for p in tmp_path.iterdir()] == [path.name]
+        assert tempfiles.sweep(tmp_path) == 0  # locked by its live writer
+    assert path.read_bytes() == b"kept"
 
 
 WRITE_AND_HANG = """
