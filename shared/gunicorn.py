@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from shared.runner import LISTEN_BACKLOG, raise_open_files_limit
+
 
 def gunicorn_settings(
     host_var: str, default_host: str, port_var: str, default_port: int, workers: int
 ) -> dict[str, Any]:
+    raise_open_files_limit()  # in the master, before it forks the workers
     return {
+        "backlog": LISTEN_BACKLOG,
         "bind": f"{os.environ.get(host_var, default_host)}:{os.environ.get(port_var, str(default_port))}",
         "worker_class": "aiohttp.GunicornWebWorker",
         "workers": int(os.environ.get("WEB_CONCURRENCY", str(workers))),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 from collections.abc import Callable
 
 from aiohttp import web
@@ -16,8 +17,22 @@ def setup_logging(service: str) -> None:
     )
 
 
+# Pending connections the kernel holds for accept(); a burst of a thousand clients must queue, not be dropped.
+LISTEN_BACKLOG = 2048
+
+
+def raise_open_files_limit() -> None:
+    """Lift the soft limit on open files to the hard one: each proxied request holds two sockets, and a
+    soft limit of 1,024 (a common default) would refuse connections long before the CPU is busy."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def run(service: str, factory: Callable[[], web.Application], host: str, port: int) -> None:
     setup_logging(service)
+    raise_open_files_limit()
     if service == "gateway":
         print(f"Server running on port {port}", flush=True)
     # No access log: it would print query strings, and tokens must never reach a log line.
@@ -27,5 +42,6 @@ def run(service: str, factory: Callable[[], web.Application], host: str, port: i
         port=port,
         access_log=None,
         print=None,
+        backlog=LISTEN_BACKLOG,
         shutdown_timeout=float(os.environ.get("SHUTDOWN_TIMEOUT", "25")),
     )

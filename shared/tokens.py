@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 TOKEN_TTL_SECONDS = 86400  # the contract's `EX 86400`
 TOKEN_KEY_PREFIX = "auth_"  # noqa: S105 - the contract's Redis key layout, not a secret
 
+# Connections per process; more concurrent requests queue for one (Redis answers a GET in microseconds).
+POOL_SIZE = 64
+POOL_WAIT_SECONDS = 10.0
 OUTAGES: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 SQLITE_SCHEMA = SqliteSchema(
@@ -53,14 +56,19 @@ class TokenStore(Protocol):
 class RedisTokenStore:
     def __init__(self, url: str) -> None:
         # Few, short retries: with Redis down a request should become a 503 within about a second.
-        self._redis = aioredis.Redis.from_url(
+        # A blocking pool: past its size a request waits for a free connection (back-pressure) instead
+        # of failing with MaxConnectionsError, which is a ConnectionError and would read as an outage.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=POOL_SIZE,
+            timeout=POOL_WAIT_SECONDS,
             decode_responses=True,
             socket_connect_timeout=1,
             socket_timeout=2,
             health_check_interval=30,
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
         )
+        self._redis = aioredis.Redis(connection_pool=pool)
 
     async def get(self, token: str) -> str | None:
         value = await self._redis.get(token_key(token))
