@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
+from shared.http import json_response
+
 log = logging.getLogger(__name__)
 
 
@@ -100,7 +102,7 @@ def add_outages(app: web.Application, types: tuple[type[BaseException], ...]) ->
 
 
 def json_error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": message}, status=status, headers=headers)
+    return json_response({"error": message}, status=status, headers=headers)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

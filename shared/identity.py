@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from shared.http import json_response
+
 USER_HEADER = "X-FM-User"
 TIMESTAMP_HEADER = "X-FM-Timestamp"
 SIGNATURE_HEADER = "X-FM-Signature"
@@ -81,7 +83,7 @@ def setup_identity(app: web.Application, secret: bytes) -> None:
             return await handler(request)
         caller = verify(secret, request.headers, request.method, request.raw_path)
         if caller is None:
-            return web.json_response({"error": "Unauthorized"}, status=401)
+            return json_response({"error": "Unauthorized"}, status=401)
         request[CALLER_KEY] = caller
         return await handler(request)
 

@@ -7,6 +7,7 @@ import os
 import resource
 from collections.abc import Callable
 
+import uvloop
 from aiohttp import web
 
 
@@ -43,5 +44,6 @@ def run(service: str, factory: Callable[[], web.Application], host: str, port: i
         access_log=None,
         print=None,
         backlog=LISTEN_BACKLOG,
+        loop=uvloop.new_event_loop(),  # as under gunicorn (shared/gunicorn.py)
         shutdown_timeout=float(os.environ.get("SHUTDOWN_TIMEOUT", "25")),
     )

@@ -9,6 +9,7 @@ from aiohttp import web
 from services.auth.accounts import Accounts
 from services.auth.users_store import User
 from shared.errors import AuthenticationError
+from shared.http import json_response
 from shared.identity import caller_of
 from shared.internal import UserCount
 from shared.jsonbody import read_json_object
@@ -31,13 +32,13 @@ def user_view(user: User) -> UserView:
 
 async def create_user(request: web.Request) -> web.Response:
     user = await request.app[ACCOUNTS_KEY].sign_up(await read_json_object(request))
-    return web.json_response(user_view(user), status=201)
+    return json_response(user_view(user), status=201)
 
 
 async def connect(request: web.Request) -> web.Response:
     token = await request.app[ACCOUNTS_KEY].log_in(request.headers.get("Authorization"))
     view: TokenView = {"token": token}
-    return web.json_response(view)
+    return json_response(view)
 
 
 async def disconnect(request: web.Request) -> web.Response:
@@ -50,10 +51,10 @@ async def disconnect(request: web.Request) -> web.Response:
 
 async def get_me(request: web.Request) -> web.Response:
     user = await request.app[ACCOUNTS_KEY].me(caller_of(request).user_id)
-    return web.json_response(user_view(user))
+    return json_response(user_view(user))
 
 
 async def count_users(request: web.Request) -> web.Response:
     """Internal: the number of accounts, for the gateway's /stats."""
     count: UserCount = {"users": await request.app[ACCOUNTS_KEY].count()}
-    return web.json_response(count)
+    return json_response(count)

@@ -10,6 +10,7 @@ from services.files.multipart import read_multipart
 from services.files.serving import send_file
 from services.files.uploads import decode_base64, form_to_body, parse_patch, parse_upload
 from shared.errors import AuthenticationError, UnsupportedMediaError, ValidationError
+from shared.http import json_response
 from shared.identity import caller_of
 from shared.internal import THUMBNAIL_OUTCOMES, FileCount, SourceView, ThumbnailState
 from shared.jsonbody import read_json_object
@@ -34,7 +35,7 @@ async def upload_file(request: web.Request) -> web.Response:
             view = await library.upload(caller, upload, staged.commit if staged and upload.type != "folder" else None)
         finally:
             await form.discard()  # a committed writer has nothing left to remove
-        return web.json_response(view, status=201)
+        return json_response(view, status=201)
     upload = parse_upload(await read_json_object(request))
 
     async def stage() -> StoredBlob:
@@ -42,28 +43,28 @@ async def upload_file(request: web.Request) -> web.Response:
         return await blobs.write(decode_base64(upload.data))
 
     view = await library.upload(caller, upload, stage if upload.type != "folder" else None)
-    return web.json_response(view, status=201)
+    return json_response(view, status=201)
 
 
 async def show_file(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[LIBRARY_KEY].show(caller_of(request), request.match_info["id"]))
+    return json_response(await request.app[LIBRARY_KEY].show(caller_of(request), request.match_info["id"]))
 
 
 async def list_files(request: web.Request) -> web.Response:
     views = await request.app[LIBRARY_KEY].list_children(
         caller_of(request), request.query.get("parentId"), request.query.get("page")
     )
-    return web.json_response(views)
+    return json_response(views)
 
 
 async def publish_file(request: web.Request) -> web.Response:
     view = await request.app[LIBRARY_KEY].set_public(caller_of(request), request.match_info["id"], True)
-    return web.json_response(view)
+    return json_response(view)
 
 
 async def unpublish_file(request: web.Request) -> web.Response:
     view = await request.app[LIBRARY_KEY].set_public(caller_of(request), request.match_info["id"], False)
-    return web.json_response(view)
+    return json_response(view)
 
 
 async def change_file(request: web.Request) -> web.Response:
@@ -71,7 +72,7 @@ async def change_file(request: web.Request) -> web.Response:
     if caller.anonymous:
         raise AuthenticationError()
     patch = parse_patch(await read_json_object(request))
-    return web.json_response(await request.app[LIBRARY_KEY].change(caller, request.match_info["id"], patch))
+    return json_response(await request.app[LIBRARY_KEY].change(caller, request.match_info["id"], patch))
 
 
 async def delete_file(request: web.Request) -> web.Response:
@@ -91,13 +92,13 @@ async def download_file(request: web.Request) -> web.StreamResponse:
 
 async def count_files(request: web.Request) -> web.Response:
     count: FileCount = {"files": await request.app[LIBRARY_KEY].count()}
-    return web.json_response(count)
+    return json_response(count)
 
 
 async def thumbnail_source(request: web.Request) -> web.Response:
     record = await request.app[LIBRARY_KEY].thumbnail_source(caller_of(request), request.match_info["id"])
     view: SourceView = {"id": record.id, "type": record.type, "localPath": record.local_path}
-    return web.json_response(view)
+    return json_response(view)
 
 
 async def record_thumbnail(request: web.Request) -> web.Response:
@@ -108,4 +109,4 @@ async def record_thumbnail(request: web.Request) -> web.Response:
     file_id = request.match_info["id"]
     await request.app[LIBRARY_KEY].record_thumbnail(caller_of(request), file_id, state)
     view: ThumbnailState = {"id": file_id, "thumbnail": state}
-    return web.json_response(view)
+    return json_response(view)

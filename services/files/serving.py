@@ -21,6 +21,7 @@ from shared.fileresponse import (
     HashedFileResponse,
     without_conditionals,
 )
+from shared.http import json_response
 
 INLINE_TYPES = frozenset({
     "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif",
@@ -60,7 +61,7 @@ async def send_file(request: web.Request, download: Download) -> web.StreamRespo
     if strong is not None:
         # Conditional requests on the content hash; the rest (Range, If-Range, dates) is FileResponse's.
         if (if_match := request.if_match) is not None and not _matches(if_match, strong, weak=False):
-            return web.json_response({"error": "Precondition failed"}, status=412)
+            return json_response({"error": "Precondition failed"}, status=412)
         if (if_none_match := request.if_none_match) is not None and _matches(if_none_match, strong, weak=True):
             response = web.StreamResponse(
                 status=304, headers={k: v for k, v in headers.items() if k != hdrs.CONTENT_TYPE}

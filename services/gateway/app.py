@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from services.gateway.authn import TokenResolver
-from services.gateway.handlers import RESOLVER_KEY, UPSTREAMS_KEY, Upstreams
+from services.gateway.handlers import RESOLVER_KEY, STATUS_KEY, UPSTREAMS_KEY, Upstreams, status_cache
 from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
 from shared.errors import setup_errors
@@ -23,6 +23,7 @@ UPSTREAM_READ_BUFFER = 1024 * 1024
 
 async def access_ctx(app: web.Application) -> AsyncIterator[None]:
     app[RESOLVER_KEY] = TokenResolver(app[TOKENS_KEY])
+    app[STATUS_KEY] = status_cache(app)
     yield
 
 

@@ -7,6 +7,7 @@ import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import aiohttp
 from aiohttp import web
@@ -14,6 +15,7 @@ from aiohttp import web
 from services.gateway.authn import TokenResolver
 from services.gateway.proxy import forward
 from shared.errors import AuthenticationError, UnavailableError
+from shared.http import json_response
 from shared.identity import ANONYMOUS
 from shared.internal import STATS_PATH, FileCount, InternalClient, UserCount
 from shared.tokens import TOKENS_KEY
@@ -57,6 +59,7 @@ class Upstreams:
 
 RESOLVER_KEY = web.AppKey("resolver", TokenResolver)
 UPSTREAMS_KEY = web.AppKey("upstreams", Upstreams)
+STATUS_TTL_SECONDS = 1.0
 
 
 class Access(enum.Enum):
@@ -65,15 +68,59 @@ class Access(enum.Enum):
     REQUIRED = "required"  # 401 without a valid token
 
 
-async def get_status(request: web.Request) -> web.Response:
+class StatusView(TypedDict):
+    redis: bool
+    db: bool
+
+
+class StatusCache:
+    """`/status` costs a ping and two readiness checks; it is measured at most once a second per process
+    and every caller in that second gets that answer (concurrent callers share one measurement)."""
+
+    def __init__(self, measure: Callable[[], Awaitable[StatusView]], ttl: float = STATUS_TTL_SECONDS) -> None:
+        self._measure = measure
+        self._ttl = ttl
+        self._value: StatusView | None = None
+        self._expires = 0.0
+        self._pending: asyncio.Future[StatusView] | None = None
+
+    async def get(self) -> StatusView:
+        loop = asyncio.get_running_loop()
+        if self._value is not None and loop.time() < self._expires:
+            return self._value
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self._refresh())
+        return await asyncio.shield(self._pending)
+
+    async def _refresh(self) -> StatusView:
+        try:
+            value = await self._measure()
+            self._value, self._expires = value, asyncio.get_running_loop().time() + self._ttl
+            return value
+        finally:
+            self._pending = None
+
+
+def status_cache(app: web.Application) -> StatusCache:
     """`redis`: the token store answers; `db`: auth and files both say their metadata store answers."""
-    upstreams = request.app[UPSTREAMS_KEY]
-    tokens, auth_db, files_db = await asyncio.gather(
-        request.app[TOKENS_KEY].ping(),
-        upstreams.metadata_ready(upstreams.auth_url),
-        upstreams.metadata_ready(upstreams.files_url),
-    )
-    return web.json_response({"redis": tokens, "db": auth_db and files_db})
+
+    async def measure() -> StatusView:
+        upstreams = app[UPSTREAMS_KEY]
+        tokens, auth_db, files_db = await asyncio.gather(
+            app[TOKENS_KEY].ping(),
+            upstreams.metadata_ready(upstreams.auth_url),
+            upstreams.metadata_ready(upstreams.files_url),
+        )
+        return {"redis": tokens, "db": auth_db and files_db}
+
+    return StatusCache(measure)
+
+
+STATUS_KEY = web.AppKey("status", StatusCache)
+
+
+async def get_status(request: web.Request) -> web.Response:
+    return json_response(await request.app[STATUS_KEY].get())
 
 
 async def get_stats(request: web.Request) -> web.Response:
@@ -86,7 +133,7 @@ async def get_stats(request: web.Request) -> web.Response:
         raise UnavailableError()
     user_count: UserCount = users
     file_count: FileCount = files
-    return web.json_response({"users": user_count["users"], "files": file_count["files"]})
+    return json_response({"users": user_count["users"], "files": file_count["files"]})
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

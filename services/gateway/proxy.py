@@ -20,6 +20,7 @@ from shared.fileresponse import (
     HashedFileResponse,
     without_conditionals,
 )
+from shared.http import json_response
 from shared.identity import is_identity_header, sign
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ HOP_BY_HOP = frozenset(
     }
 )
 NO_BODY_STATUSES = frozenset({204, 304})
+# Upstream answers up to this size are buffered and sent in one piece; larger ones are streamed.
+SMALL_BODY = 64 * 1024
 
 
 def _connection_listed(headers: CIMultiDict[str] | object) -> set[str]:
@@ -84,7 +87,7 @@ async def _send_local_file(request: web.Request, upstream: aiohttp.ClientRespons
     path = await asyncio.to_thread(_within, root, upstream.headers[SENDFILE_HEADER])
     if path is None:
         log.error("refusing to send a file outside FOLDER_PATH or missing: %s", upstream.headers[SENDFILE_HEADER])
-        return web.json_response({"error": "Not found"}, status=404)
+        return json_response({"error": "Not found"}, status=404)
     headers = downstream_headers(upstream)
     for name in (SENDFILE_HEADER, SENDFILE_ETAG_HEADER):
         headers.popall(name, None)
@@ -122,10 +125,17 @@ async def forward(
         ) as upstream:
             if sendfile_root is not None and upstream.status == 200 and SENDFILE_HEADER in upstream.headers:
                 return await _send_local_file(request, upstream, sendfile_root)
+            no_body = request.method == "HEAD" or upstream.status in NO_BODY_STATUSES
+            length = upstream.content_length
+            if not no_body and length is not None and length <= SMALL_BODY:
+                # Most answers are a few hundred bytes of JSON: read whole, sent with the headers in one write.
+                body = await upstream.read()
+                return web.Response(
+                    status=upstream.status, reason=upstream.reason, headers=downstream_headers(upstream), body=body
+                )
             response = web.StreamResponse(
                 status=upstream.status, reason=upstream.reason, headers=downstream_headers(upstream)
             )
-            no_body = request.method == "HEAD" or upstream.status in NO_BODY_STATUSES
             if (
                 upstream.content_length is not None
                 and "chunked" not in upstream.headers.get("Transfer-Encoding", "").lower()

@@ -32,7 +32,7 @@ def test_gunicorn_settings_come_from_one_place_per_service() -> None:
         command = compose_services()[name]["command"]
         assert command[:3] == ["gunicorn", "--config", f"python:services.{name}.gunicorn_conf"]
         module = __import__(f"services.{name}.gunicorn_conf", fromlist=["worker_class"])
-        assert module.worker_class == "aiohttp.GunicornWebWorker"
+        assert module.worker_class == "aiohttp.GunicornUVLoopWebWorker"  # ADR 8
         assert module.graceful_timeout >= 10 and module.control_socket_disable is True
 
 
