@@ -1,30 +1,50 @@
-"""`make bench`: transfer speed and memory, measured in one run on loopback against references.
+"""`make bench`: speed, CPU and memory, measured in one run on loopback against references.
 
-Downloads of one 100 MiB file are timed three ways with curl (the same C client for all): through the
-gateway, straight from the files service (with a valid signed identity), and from nginx serving the
-same file with sendfile. Uploads stream a 1 GiB multipart body through the gateway. Peak RSS of every
-service process is sampled during the 1 GiB transfers. Numbers are printed with their ratios.
+`python scripts/bench.py [transfers] [endpoints] [sweep]` (all three by default; BENCH_SECONDS sets the
+length of each load round, 5 s by default).
+
+- transfers: downloads of one 100 MiB file timed three ways with curl (the same C client for all):
+  through the gateway, straight from the files service (with a valid signed identity), and from nginx
+  serving the same file with sendfile. Uploads stream a 1 GiB multipart body through the gateway. Peak
+  RSS of every service process is sampled during the 1 GiB transfers.
+- endpoints: each seed endpoint under wrk (32 connections) on both adapter sets: the embedded set as
+  `make run` starts it, the engines as docker-compose.yml runs them (gunicorn). Printed per endpoint:
+  requests/s, p50/p99, errors, and CPU milliseconds per request summed over our processes (user plus
+  system time of each service's process tree; engines and wrk excluded), with each process's share.
+  The reference is one bare aiohttp process answering a small JSON object on the same event loop: the
+  floor of one hop, measured in the same run.
+- sweep: GET /files/:id at 32, 256 and 1,024 connections on the engines: every request must be answered.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import loadgen  # noqa: E402
+
 from shared.identity import sign  # noqa: E402
-from tests.support.engines import Backends  # noqa: E402
+from tests.support.compose import ComposeStack  # noqa: E402
+from tests.support.engines import DEFAULT_AMQP_URL, DEFAULT_MONGO_URL, DEFAULT_REDIS_URL, Backends  # noqa: E402
 from tests.support.memory import peak_rss  # noqa: E402
 from tests.support.stack import Stack, free_port  # noqa: E402
 
@@ -120,7 +140,7 @@ def make_file(path: Path, size: int) -> None:
             handle.write(block)
 
 
-def main() -> int:
+def transfers() -> None:
     work = Path(tempfile.mkdtemp(prefix="fm-bench-"))
     work.chmod(0o755)  # the nginx worker runs unprivileged and must reach the stored file
     stack = Stack(Backends("embedded"), work, extra_env={"LOG_LEVEL": "WARNING"})
@@ -190,7 +210,6 @@ def main() -> int:
                 f"  {name:<12} idle {up_mem.idle[name] / MIB:6.1f}   upload +{up_mem.growth_mib()[name]:5.1f}"
                 f"   download +{down_mem.growth_mib()[name]:5.1f}"
             )
-        return 0
     finally:
         if nginx is not None:
             nginx.terminate()
@@ -199,5 +218,207 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+SERVICES_MEASURED = ("gateway", "auth", "files")
+# CPU targets per request, summed over our processes (ms): the original's single process spends 0.9.
+CPU_TARGETS = {
+    "GET /users/me": 0.9,
+    "GET /files/:id": 0.9,
+    "GET /files/:id/data 1 KiB": 0.9,
+    "PUT publish/unpublish": 0.9,
+}
+CPU_CEILING = 1.5  # every other endpoint but /connect and uploads
+
+
+class RunStack(Stack):
+    """The embedded set as `make run` starts it (scripts/run.py: `python -m services.<name>`)."""
+
+
+def engines_backends() -> Backends | None:
+    backends = Backends(
+        "engines",
+        mongo_url=os.environ.get("MONGO_URL") or DEFAULT_MONGO_URL,
+        mongo_database=f"fm_bench_{os.getpid()}",
+        redis_url=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
+        amqp_url=os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL,
+    )
+    for url, port in ((backends.mongo_url, 27017), (backends.redis_url, 6379), (backends.amqp_url, 5672)):
+        parts = urlsplit(str(url))
+        try:
+            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or port), timeout=2):
+                pass
+        except OSError:
+            return None
+    return backends
+
+
+def http_json(url: str, method: str = "GET", body: object = None, headers: dict[str, str] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
+        return json.loads(response.read() or b"null")
+
+
+def seed_scenarios(url: str) -> list[loadgen.Scenario]:
+    """A user with a 1 KiB file and 20 folders beside it, and one scenario per seed endpoint."""
+    email, password = f"bench-{uuid.uuid4().hex[:8]}@example.com", "bench-password"
+    http_json(f"{url}/users", "POST", {"email": email, "password": password})
+    basic = "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
+    token = http_json(f"{url}/connect", headers={"Authorization": basic})["token"]
+    auth = {"X-Token": token}
+    kib = base64.b64encode(os.urandom(1024)).decode()
+    file_id = http_json(f"{url}/files", "POST", {"name": "one.txt", "type": "file", "data": kib}, auth)["id"]
+    for index in range(20):
+        http_json(f"{url}/files", "POST", {"name": f"folder-{index}", "type": "folder"}, auth)
+    upload = json.dumps({"name": "upload.txt", "type": "file", "data": kib})
+    return [
+        loadgen.Scenario("GET /status", ("/status",)),
+        loadgen.Scenario("GET /stats", ("/stats",)),
+        loadgen.Scenario("GET /connect", ("/connect",), headers={"Authorization": basic}),
+        loadgen.Scenario("GET /users/me", ("/users/me",), headers=auth),
+        loadgen.Scenario("GET /files/:id", (f"/files/{file_id}",), headers=auth),
+        loadgen.Scenario("GET /files (page of 20)", ("/files",), headers=auth),
+        loadgen.Scenario("GET /files/:id/data 1 KiB", (f"/files/{file_id}/data",), headers=auth),
+        loadgen.Scenario(
+            "PUT publish/unpublish", (f"/files/{file_id}/publish", f"/files/{file_id}/unpublish"), "PUT", auth
+        ),
+        loadgen.Scenario(
+            "POST /files 1 KiB JSON", ("/files",), "POST", {**auth, "Content-Type": "application/json"}, upload
+        ),
+    ]
+
+
+REFERENCE_APP = """
+import sys, uvloop
+from aiohttp import web
+async def hello(request):
+    return web.json_response({"id": "5f1e7d3c9b1e8a0012345678", "email": "bench@example.com"})
+app = web.Application()
+app.router.add_get("/", hello)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None, loop=uvloop.new_event_loop())
+"""
+
+
+def reference_floor() -> loadgen.Result:
+    """One bare aiohttp process answering a small JSON object: what a single hop costs at the least."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", REFERENCE_APP, str(port)])
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        meter = loadgen.CpuMeter({"aiohttp": proc.pid})
+        return loadgen.run(f"http://127.0.0.1:{port}", loadgen.Scenario("reference", ("/",)), meter, SECONDS)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def print_result(result: loadgen.Result, floor: float) -> None:
+    shares = " ".join(f"{name} {result.cpu_ms[name]:.2f}" for name in SERVICES_MEASURED if name in result.cpu_ms)
+    target = CPU_TARGETS.get(result.scenario)
+    if target is None and result.scenario != "GET /connect" and not result.scenario.startswith("POST"):
+        target = CPU_CEILING
+    verdict = "" if target is None else f"  target <= {target:.1f} {'ok' if result.cpu_total <= target else 'MISSED'}"
+    print(
+        f"  {result.scenario:<26} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f}  p99 {result.p99_ms:7.1f} ms"
+        f"  errors {result.errors:<4} cpu {result.cpu_total:5.2f} ms/req = {result.cpu_total / floor:4.1f}x floor"
+        f"  ({shares}){verdict}",
+        flush=True,
+    )
+
+
+def with_stack(kind: str, backends: Backends, action: Callable[[Stack], None]) -> None:
+    work = Path(tempfile.mkdtemp(prefix="fm-bench-"))
+    stack_class = ComposeStack if backends.real else RunStack
+    stack = stack_class(backends, work, extra_env={"LOG_LEVEL": "WARNING"})
+    stack.start()
+    try:
+        action(stack)
+    finally:
+        stack.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        if backends.real:
+            drop_database(backends)
+
+
+def drop_database(backends: Backends) -> None:
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(str(backends.mongo_url), serverSelectionTimeoutMS=5000)
+    with client:
+        client.drop_database(str(backends.mongo_database))
+
+
+def meter_of(stack: Stack) -> loadgen.CpuMeter:
+    return loadgen.CpuMeter({name: stack.procs[name].pid for name in SERVICES_MEASURED})
+
+
+def endpoints() -> None:
+    floor = reference_floor()
+    print(f"\n=== Seed endpoints, wrk, 32 connections, {SECONDS:g} s each (CPU: our processes only) ===")
+    print(
+        f"reference: one bare aiohttp hop {floor.rps:8.0f} req/s, cpu {floor.cpu_total:.3f} ms/req (the floor)",
+        flush=True,
+    )
+    sets: list[tuple[str, Backends]] = [("embedded, as make run starts it", Backends("embedded"))]
+    engines = engines_backends()
+    if engines is None:
+        print("engines: not reachable (start them: make services); only the embedded set is measured")
+    else:
+        sets.append(("engines, as docker-compose.yml runs them (gunicorn)", engines))
+    for title, backends in sets:
+        print(f"\n{title}:", flush=True)
+
+        def run_all(stack: Stack) -> None:
+            meter = meter_of(stack)
+            for scenario in seed_scenarios(stack.url):
+                print_result(loadgen.run(stack.url, scenario, meter, SECONDS), floor.cpu_total)
+
+        with_stack(title, backends, run_all)
+
+
+def sweep() -> None:
+    engines = engines_backends()
+    backends = engines or Backends("embedded")
+    print(f"\n=== Concurrency sweep, GET /files/:id, {backends.name} ===", flush=True)
+
+    def run_sweep(stack: Stack) -> None:
+        meter = meter_of(stack)
+        scenario = next(s for s in seed_scenarios(stack.url) if s.name == "GET /files/:id")
+        for connections in (32, 256, 1024):
+            result = loadgen.run(stack.url, scenario, meter, SECONDS, connections=connections, timeout=30)
+            print(
+                f"  {connections:5d} connections {result.rps:8.0f} req/s  p50 {result.p50_ms:7.1f}"
+                f"  p99 {result.p99_ms:7.1f} ms  errors {result.errors} (target 0)",
+                flush=True,
+            )
+
+    with_stack("sweep", backends, run_sweep)
+
+
+SECTIONS: dict[str, Callable[[], None]] = {"transfers": transfers, "endpoints": endpoints, "sweep": sweep}
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(SECTIONS)
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        print(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}", file=sys.stderr)
+        return 2
+    print(f"Files manager benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU(s), {platform.platform()}")
+    for name in chosen:
+        SECTIONS[name]()
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
