@@ -35,7 +35,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,7 +43,7 @@ import loadgen  # noqa: E402
 
 from shared.identity import sign  # noqa: E402
 from tests.support.compose import ComposeStack  # noqa: E402
-from tests.support.engines import DEFAULT_AMQP_URL, DEFAULT_MONGO_URL, DEFAULT_REDIS_URL, Backends  # noqa: E402
+from tests.support.engines import Backends, engines_from_env, unreachable  # noqa: E402
 from tests.support.memory import peak_rss  # noqa: E402
 from tests.support.stack import Stack, free_port  # noqa: E402
 
@@ -235,21 +234,8 @@ class RunStack(Stack):
 
 
 def engines_backends() -> Backends | None:
-    backends = Backends(
-        "engines",
-        mongo_url=os.environ.get("MONGO_URL") or DEFAULT_MONGO_URL,
-        mongo_database=f"fm_bench_{os.getpid()}",
-        redis_url=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
-        amqp_url=os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL,
-    )
-    for url, port in ((backends.mongo_url, 27017), (backends.redis_url, 6379), (backends.amqp_url, 5672)):
-        parts = urlsplit(str(url))
-        try:
-            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or port), timeout=2):
-                pass
-        except OSError:
-            return None
-    return backends
+    backends = engines_from_env(f"fm_bench_{os.getpid()}")
+    return None if unreachable(backends) else backends
 
 
 def http_json(url: str, method: str = "GET", body: object = None, headers: dict[str, str] | None = None) -> Any:

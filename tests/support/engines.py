@@ -48,21 +48,20 @@ def _reachable(url: str, default_port: int) -> bool:
         return False
 
 
-def selected_backends() -> Backends:
-    """The set named by FM_BACKENDS. Unreachable engines fail the run in CI and skip it elsewhere."""
-    name = os.environ.get("FM_BACKENDS", "embedded")
-    if name == "embedded":
-        return Backends("embedded")
-    if name != "engines":
-        raise pytest.UsageError(f"FM_BACKENDS must be 'embedded' or 'engines', not {name!r}")
-    backends = Backends(
+def engines_from_env(database: str) -> Backends:
+    """The real engines this environment points at (or their local defaults), with a database of its own."""
+    return Backends(
         "engines",
         mongo_url=os.environ.get("MONGO_URL") or DEFAULT_MONGO_URL,
-        mongo_database=f"fm_test_{uuid.uuid4().hex[:8]}",
+        mongo_database=database,
         redis_url=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
         amqp_url=os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL,
     )
-    missing = [
+
+
+def unreachable(backends: Backends) -> list[str]:
+    """The names of the engines that do not accept a connection."""
+    return [
         name
         for name, url, port in (
             ("MongoDB", backends.mongo_url, 27017),
@@ -71,6 +70,17 @@ def selected_backends() -> Backends:
         )
         if not _reachable(str(url), port)
     ]
+
+
+def selected_backends() -> Backends:
+    """The set named by FM_BACKENDS. Unreachable engines fail the run in CI and skip it elsewhere."""
+    name = os.environ.get("FM_BACKENDS", "embedded")
+    if name == "embedded":
+        return Backends("embedded")
+    if name != "engines":
+        raise pytest.UsageError(f"FM_BACKENDS must be 'embedded' or 'engines', not {name!r}")
+    backends = engines_from_env(f"fm_test_{uuid.uuid4().hex[:8]}")
+    missing = unreachable(backends)
     if missing:
         reason = f"real engines unreachable: {', '.join(missing)} (start them with `make services`)"
         if os.environ.get("CI"):
