@@ -15,7 +15,7 @@ def gunicorn_settings(
     return {
         "backlog": LISTEN_BACKLOG,
         "bind": f"{os.environ.get(host_var, default_host)}:{os.environ.get(port_var, str(default_port))}",
-        # uvloop: a quarter less CPU per proxied request here (docs/adr/0008). Its loop has no sendfile(),
+        # uvloop: a tenth to a quarter less CPU per proxied request (docs/adr/0008). Its loop has no sendfile(),
         # so file responses are sent in chunks read by a thread (shared/fileresponse.py).
         "worker_class": "aiohttp.GunicornUVLoopWebWorker",
         "workers": int(os.environ.get("WEB_CONCURRENCY", str(workers))),

@@ -136,11 +136,8 @@ async def forward(
             response = web.StreamResponse(
                 status=upstream.status, reason=upstream.reason, headers=downstream_headers(upstream)
             )
-            if (
-                upstream.content_length is not None
-                and "chunked" not in upstream.headers.get("Transfer-Encoding", "").lower()
-            ):
-                response.content_length = upstream.content_length
+            if length is not None and "chunked" not in upstream.headers.get("Transfer-Encoding", "").lower():
+                response.content_length = length
             await response.prepare(request)
             if not no_body:
                 async for chunk in upstream.content.iter_any():
