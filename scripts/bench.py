@@ -229,10 +229,6 @@ CPU_TARGETS = {
 CPU_CEILING = 1.5  # every other endpoint but /connect and uploads
 
 
-class RunStack(Stack):
-    """The embedded set as `make run` starts it (scripts/run.py: `python -m services.<name>`)."""
-
-
 def engines_backends() -> Backends | None:
     backends = engines_from_env(f"fm_bench_{os.getpid()}")
     return None if unreachable(backends) else backends
@@ -322,9 +318,10 @@ def print_result(result: loadgen.Result, floor: float) -> None:
     )
 
 
-def with_stack(kind: str, backends: Backends, action: Callable[[Stack], None]) -> None:
+def with_stack(backends: Backends, action: Callable[[Stack], None]) -> None:
+    """The engines as docker-compose.yml runs them; the embedded set as `make run` starts it (`python -m`)."""
     work = Path(tempfile.mkdtemp(prefix="fm-bench-"))
-    stack_class = ComposeStack if backends.real else RunStack
+    stack_class = ComposeStack if backends.real else Stack
     stack = stack_class(backends, work, extra_env={"LOG_LEVEL": "WARNING"})
     stack.start()
     try:
@@ -369,7 +366,7 @@ def endpoints() -> None:
             for scenario in seed_scenarios(stack.url):
                 print_result(loadgen.run(stack.url, scenario, meter, SECONDS), floor.cpu_total)
 
-        with_stack(title, backends, run_all)
+        with_stack(backends, run_all)
 
 
 def sweep() -> None:
@@ -388,7 +385,7 @@ def sweep() -> None:
                 flush=True,
             )
 
-    with_stack("sweep", backends, run_sweep)
+    with_stack(backends, run_sweep)
 
 
 SECTIONS: dict[str, Callable[[], None]] = {"transfers": transfers, "endpoints": endpoints, "sweep": sweep}
