@@ -5,8 +5,9 @@ length of each load round, 5 s by default).
 
 - transfers: downloads of one 100 MiB file timed three ways with curl (the same C client for all):
   through the gateway, straight from the files service (with a valid signed identity), and from nginx
-  serving the same file with sendfile. Uploads stream a 1 GiB multipart body through the gateway. Peak
-  RSS of every service process is sampled during the 1 GiB transfers.
+  serving the same file with sendfile. Uploads stream a 1 GiB multipart body through the gateway, and a
+  200 MiB file as a JSON (base64) body, against a multipart upload of the same file. Peak RSS of every
+  service process is sampled during the 1 GiB transfers and the JSON upload.
 - endpoints: each seed endpoint under wrk (32 connections) on both adapter sets: the embedded set as
   `make run` starts it, the engines as docker-compose.yml runs them (gunicorn). Printed per endpoint:
   requests/s, p50/p99, errors, and CPU milliseconds per request summed over our processes (user plus
@@ -139,6 +140,15 @@ def make_file(path: Path, size: int) -> None:
             handle.write(block)
 
 
+def write_json_upload(source: Path, target: Path, name: str) -> None:
+    """A POST /files JSON body carrying `source` in base64, written in pieces (the encoder's memory stays small)."""
+    with open(source, "rb") as data, open(target, "wb") as out:
+        out.write(json.dumps({"name": name, "type": "file"})[:-1].encode() + b', "data": "')
+        while block := data.read(3 * MIB):
+            out.write(base64.b64encode(block))
+        out.write(b'"}')
+
+
 def transfers() -> None:
     work = Path(tempfile.mkdtemp(prefix="fm-bench-"))
     work.chmod(0o755)  # the nginx worker runs unprivileged and must reach the stored file
@@ -193,6 +203,14 @@ def transfers() -> None:
         with peak_rss(pids) as down_mem:
             big_down = mib_per_s(curl(*auth, f"{stack.url}/files/{big_id}/data"), "speed_download")
 
+        mid, mid_json = work / "file-200m.bin", work / "upload-200m.json"
+        make_file(mid, 200 * MIB)
+        write_json_upload(mid, mid_json, "json.bin")
+        as_json = ["-X", "POST", "-H", "Content-Type: application/json", "-T", str(mid_json)]
+        with peak_rss(pids) as json_mem:
+            json_up = curl(*auth, *as_json, f"{stack.url}/files")["time_total"]
+        multipart_up = curl(*auth, "-F", "name=mp.bin", "-F", "type=file", "-F", f"data=@{mid}", f"{stack.url}/files")
+
         print(f"\n=== Files manager benchmark (loopback, one run, medians of {RUNS}) ===")
         print(
             f"download 100 MiB via gateway      {gateway:9.1f} MiB/s   {gateway / reference:5.2f}x nginx"
@@ -203,6 +221,11 @@ def transfers() -> None:
         print(f"gateway / files direct            {gateway / direct:9.2f}x")
         print(f"upload 1 GiB multipart via gateway{upload:9.1f} MiB/s   (target >= 200)")
         print(f"download 1 GiB via gateway        {big_down:9.1f} MiB/s")
+        print(
+            f"upload 200 MiB as JSON (base64)   {json_up:9.2f} s       {200 / json_up:6.1f} MiB/s"
+            f"   {multipart_up['time_total'] / json_up:4.2f}x multipart of the same file"
+            f"   files RSS +{json_mem.growth_mib()['files']:.1f} MiB (target < 64)"
+        )
         print("peak RSS growth over idle during 1 GiB transfers (MiB, target <= 64):")
         for name in pids:
             print(

@@ -14,7 +14,7 @@ from services.files import files_store, tree_lease
 from services.files.blobs import BlobStorage
 from services.files.files_store import file_store
 from services.files.fsck import Checker
-from services.files.handlers import BLOBS_KEY, LIBRARY_KEY, MAX_UPLOAD_KEY
+from services.files.handlers import BLOBS_KEY, LIBRARY_KEY, MAX_JSON_UPLOAD_KEY, MAX_UPLOAD_KEY
 from services.files.library import Library
 from services.files.routes import setup_routes
 from services.files.settings import FilesSettings
@@ -98,6 +98,7 @@ def create_app(settings: FilesSettings | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.max_json_body, handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     app[MAX_UPLOAD_KEY] = settings.max_upload
+    app[MAX_JSON_UPLOAD_KEY] = settings.max_json_upload
     setup_errors(app)
     setup_identity(app, settings.engines.internal_secret)
     checks = {

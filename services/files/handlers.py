@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.files.blobs import BlobStorage, StoredBlob
+from services.files.jsonupload import read_json_upload
 from services.files.library import Library
 from services.files.multipart import read_multipart
 from services.files.serving import send_file
-from services.files.uploads import decode_base64, form_to_body, parse_patch, parse_upload
+from services.files.uploads import form_to_body, parse_patch, parse_upload
 from shared.errors import AuthenticationError, UnsupportedMediaError, ValidationError
 from shared.http import json_response
 from shared.identity import caller_of
@@ -18,6 +19,7 @@ from shared.jsonbody import read_json_object
 LIBRARY_KEY = web.AppKey("library", Library)
 BLOBS_KEY = web.AppKey("blobs", BlobStorage)
 MAX_UPLOAD_KEY = web.AppKey("max_upload", int)
+MAX_JSON_UPLOAD_KEY = web.AppKey("max_json_upload", int)
 
 
 async def upload_file(request: web.Request) -> web.Response:
@@ -36,13 +38,20 @@ async def upload_file(request: web.Request) -> web.Response:
         finally:
             await form.discard()  # a committed writer has nothing left to remove
         return json_response(view, status=201)
-    upload = parse_upload(await read_json_object(request))
+    streamed = await read_json_upload(request, blobs, request.app[MAX_JSON_UPLOAD_KEY], request.app[MAX_UPLOAD_KEY])
+    try:
+        upload = parse_upload(streamed.body)
 
-    async def stage() -> StoredBlob:
-        assert upload.data is not None
-        return await blobs.write(decode_base64(upload.data))
+        async def stage() -> StoredBlob:
+            if not streamed.data_valid:
+                raise ValidationError("Invalid data")
+            if streamed.data is None:  # a data string of spaces only: an empty file
+                return await blobs.write(b"")
+            return await streamed.data.commit()
 
-    view = await library.upload(caller, upload, stage if upload.type != "folder" else None)
+        view = await library.upload(caller, upload, stage if upload.type != "folder" else None)
+    finally:
+        await streamed.discard()  # a committed writer has nothing left to remove
     return json_response(view, status=201)
 
 

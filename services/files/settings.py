@@ -19,6 +19,7 @@ class FilesSettings:
     port: int
     folder_path: Path
     max_json_body: int
+    max_json_upload: int
     max_upload: int
     reconcile_interval: float
     reconcile_after: float
@@ -29,15 +30,19 @@ class FilesSettings:
 
     @classmethod
     def from_env(cls) -> FilesSettings:
+        # Streamed uploads (multipart, and JSON's base64 since ADR 8) never sit in memory; this caps what
+        # one may put on disk.
+        max_upload = env_int("MAX_UPLOAD_MB", 10240) * MIB
         return cls(
             engines=EngineSettings.from_env(),
             host=env_str("FILES_HOST", "127.0.0.1"),
             port=env_int("FILES_PORT", 5002),
             folder_path=folder_path(),
-            # base64 inside JSON costs ~4/3 of the file and is held in memory: bounded on its own.
-            max_json_body=env_int("MAX_JSON_UPLOAD_MB", 200) * MIB,
-            # Streamed uploads (multipart) never sit in memory; this caps what one may put on disk.
-            max_upload=env_int("MAX_UPLOAD_MB", 10240) * MIB,
+            # Every other JSON body (PATCH, internal calls) is small and read whole.
+            max_json_body=MIB,
+            # A JSON upload's body (base64 is ~4/3 of the file); by default what MAX_UPLOAD_MB allows.
+            max_json_upload=env_int("MAX_JSON_UPLOAD_MB", 0) * MIB or max_upload // 3 * 4 + MIB,
+            max_upload=max_upload,
             reconcile_interval=env_float("THUMBNAIL_RECONCILE_INTERVAL", 30.0),
             reconcile_after=env_float("THUMBNAIL_RECONCILE_AFTER", 60.0),
             # Jobs published per image before it is `failed`: the first and the re-publications.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +9,6 @@ from shared.errors import ValidationError
 
 FILE_TYPES = frozenset({"folder", "file", "image"})
 MAX_NAME_LENGTH = 255
-_BASE64_WHITESPACE = re.compile(rb"[\t\n\r ]+")
-_BASE64_CANONICAL = re.compile(rb"[A-Za-z0-9+/]*={0,2}\Z")
 
 
 @dataclass(frozen=True)
@@ -73,21 +69,6 @@ def parse_upload(body: dict[str, Any], data_present: bool | None = None) -> Uplo
         is_public=is_public,
         data=data if file_type != "folder" else None,
     )
-
-
-def decode_base64(data: str) -> bytes:
-    """Strict base64 (standard alphabet, correct padding); line breaks and spaces are tolerated."""
-    try:
-        raw = data.encode("ascii")
-    except UnicodeEncodeError as exc:
-        raise ValidationError("Invalid data") from exc
-    compact = _BASE64_WHITESPACE.sub(b"", raw)
-    if len(compact) % 4 or not _BASE64_CANONICAL.match(compact):
-        raise ValidationError("Invalid data")
-    try:
-        return binascii.a2b_base64(compact, strict_mode=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValidationError("Invalid data") from exc
 
 
 def form_to_body(fields: dict[str, str]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""POST /files as multipart/form-data: streamed to disk, same checks and answers as the JSON form."""
+"""POST /files streamed to disk: multipart/form-data, and JSON whose base64 data is decoded as it arrives."""
 
+import base64
 import hashlib
 import io
 import socket
@@ -157,6 +158,72 @@ async def test_upload_over_the_cap_is_413_and_leaves_nothing(capped_stack: Stack
     await eventually(nothing_left, timeout=5)
     status, view, _ = await api.call("POST", "/files", token=token, data=form(b"small", name="ok", type="file"))
     assert status == 201
+
+
+async def test_json_upload_over_the_caps_is_413_and_leaves_nothing(
+    capped_stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    api = Api(http, capped_stack.url)
+    _, token = await api.new_user()
+    before = all_entries(capped_stack.folder)
+    json_headers = {"Content-Type": "application/json"}
+    over = b'{"name":"a","type":"file","data":"' + b"QUJD" * 300_000 + b'"}'  # 1.2 MB body, 0.9 MB of bytes
+    status, body, _ = await api.call("POST", "/files", token=token, data=io.BytesIO(over), headers=json_headers)
+    assert (status, body) == (413, {"error": "Payload too large"})  # on Content-Length, before reading
+
+    async def chunked_json():  # no Content-Length: the body cap is enforced while streaming
+        yield b'{"name":"a","type":"file","data":"'
+        for _ in range(40):
+            yield b"QUJD" * 16384
+
+    status, body, _ = await api.call("POST", "/files", token=token, data=chunked_json(), headers=json_headers)
+    assert (status, body) == (413, {"error": "Payload too large"})
+
+    async def nothing_left() -> bool:
+        return all_entries(capped_stack.folder) == before
+
+    await eventually(nothing_left, timeout=5)
+
+
+async def test_json_upload_is_streamed_whatever_the_chunks(api: Api, stack: Stack, store: DirectStore) -> None:
+    """Data before the name, JSON escapes and wrapped lines inside it, chunks that split every token."""
+    _, token = await api.new_user()
+    content = hashlib.sha256(b"seed").digest() * 200_000  # 6.4 MB
+    encoded = base64.encodebytes(content).replace(b"\n", b"\\n").replace(b"/", b"\\/")
+    body = b'{"data": "' + encoded + b'", "type": "file", "name": "streamed.bin", "isPublic": true}'
+
+    async def in_odd_chunks():
+        for start in range(0, len(body), 65_537):
+            yield body[start : start + 65_537]
+
+    before = all_entries(stack.folder)
+    status, view, _ = await api.call(
+        "POST", "/files", token=token, data=in_odd_chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert status == 201, view
+    assert (view["name"], view["isPublic"], view["size"]) == ("streamed.bin", True, len(content))
+    assert view["sha256"] == hashlib.sha256(content).hexdigest()
+    added = all_entries(stack.folder) - before
+    assert len(added) == 1 and (stack.folder / added.pop()).read_bytes() == content
+    status, raw, _ = await api.call("GET", f"/files/{view['id']}/data", token=token)
+    assert status == 200 and raw == content
+
+    invalid = b'{"data": "' + encoded + b'!", "type": "file", "name": "x"}'
+    status, answer, _ = await api.call(
+        "POST", "/files", token=token, data=io.BytesIO(invalid), headers={"Content-Type": "application/json"}
+    )
+    assert (status, answer) == (400, {"error": "Invalid data"})
+    nameless = b'{"data": "' + encoded + b'!", "type": "file"}'  # the contract's order: name first
+    status, answer, _ = await api.call(
+        "POST", "/files", token=token, data=io.BytesIO(nameless), headers={"Content-Type": "application/json"}
+    )
+    assert (status, answer) == (400, {"error": "Missing name"})
+    assert len(store.files(name="x")) == 0
+
+    async def only_the_first_is_left() -> bool:
+        return len(all_entries(stack.folder) - before) == 1
+
+    await eventually(only_the_first_is_left, timeout=5)
 
 
 async def test_interrupted_upload_leaves_nothing_visible(api: Api, stack: Stack, store: DirectStore) -> None:
