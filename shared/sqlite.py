@@ -51,7 +51,8 @@ async def fetch(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...] = ()
 
 async def _add_columns(conn: aiosqlite.Connection, schema: SqliteSchema) -> None:
     for table, column, declaration in schema.added_columns:
-        present = {row[1] for row in await fetch(conn, f"PRAGMA table_info({table})")}
+        # table_xinfo, unlike table_info, lists generated columns too.
+        present = {row[1] for row in await fetch(conn, f"PRAGMA table_xinfo({table})")}
         if column in present:
             continue
         try:

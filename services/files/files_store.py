@@ -24,11 +24,16 @@ ROOT_VALUES: tuple[int, str] = (0, "0")
 PAGE_SIZE = 20  # the contract's page size
 
 
+PARENT_KEY_SQL = "CASE WHEN parent_id IS NULL OR parent_id IN (0, '0') THEN 0 ELSE parent_id END"
+
+
 async def _mongo_indexes(db: MongoDatabase) -> None:
     await db["files"].create_index(
         [("userId", ASCENDING), ("parentId", ASCENDING), ("_id", ASCENDING)], name="owner_parent_id"
     )
     await db["files"].create_index([("deletedAt", ASCENDING)], name="deleted_at")
+    # The upkeep's search for images still `pending`: only images carry the field.
+    await db["files"].create_index([("thumbnail", ASCENDING)], name="thumbnail", sparse=True)
 
 
 SCHEMA = MetadataSchema(
@@ -52,15 +57,24 @@ CREATE TABLE IF NOT EXISTS files (
     thumbnail_requests INTEGER,
     thumbnail_requested_at REAL
 );
-CREATE INDEX IF NOT EXISTS files_owner_parent ON files (user_id, parent_id);
 """,
         # Added after the first release: a file made by it gets them at start-up.
         added_columns=(
             ("files", "deleted_at", "REAL"),
             ("files", "thumbnail_requests", "INTEGER"),
             ("files", "thumbnail_requested_at", "REAL"),
+            # The parent with both root spellings (and none) read as 0: one value per folder, so that one
+            # index range serves a listing in rowid order, with no sort and no merge (ADR 8). `parent_id`
+            # keeps the value as stored, which reads echo.
+            ("files", "parent_key", f"GENERATED ALWAYS AS ({PARENT_KEY_SQL}) VIRTUAL"),
         ),
-        late_script="CREATE INDEX IF NOT EXISTS files_deleted ON files (deleted_at) WHERE deleted_at IS NOT NULL;",
+        late_script="""
+CREATE INDEX IF NOT EXISTS files_deleted ON files (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS files_owner_parent_live ON files (user_id, parent_key, deleted_at);
+CREATE INDEX IF NOT EXISTS files_pending_thumbnails ON files (COALESCE(thumbnail_requested_at, created_at))
+    WHERE type = 'image' AND thumbnail = 'pending' AND deleted_at IS NULL;
+DROP INDEX IF EXISTS files_owner_parent;
+""",
     ),
     mongo=_mongo_indexes,
 )
@@ -359,9 +373,9 @@ def _sqlite_parent(parent_id: int | str) -> int | str:
 
 def _sqlite_parent_where(parent_id: str) -> tuple[str, tuple[Any, ...]] | None:
     if is_root(parent_id):
-        return "parent_id IN (0, '0')", ()
+        return "parent_key = 0", ()
     oid = parse_object_id(parent_id)
-    return ("parent_id = ?", (str(oid),)) if oid else None
+    return ("parent_key = ?", (str(oid),)) if oid else None
 
 
 class SqliteFileStore:
@@ -410,13 +424,19 @@ class SqliteFileStore:
             f"SELECT {_COLUMNS} FROM files WHERE id = ? AND user_id = ? AND {_LIVE}", (str(oid), user_id.lower())
         )
 
-    async def list_children(self, user_id: str, parent_id: str, page: int) -> list[FileRecord]:
+    @staticmethod
+    def list_query(user_id: str, parent_id: str, page: int) -> tuple[str, tuple[Any, ...]] | None:
+        """One range of the files_owner_parent_live index, already in rowid order: no sort, no merge."""
         where = _sqlite_parent_where(parent_id)
         if where is None:
-            return []
+            return None
         clause, args = where
         sql = f"SELECT {_COLUMNS} FROM files WHERE user_id = ? AND {clause} AND {_LIVE} ORDER BY rowid LIMIT ? OFFSET ?"
-        return await self._many(sql, (user_id.lower(), *args, PAGE_SIZE, page * PAGE_SIZE))
+        return sql, (user_id.lower(), *args, PAGE_SIZE, page * PAGE_SIZE)
+
+    async def list_children(self, user_id: str, parent_id: str, page: int) -> list[FileRecord]:
+        query = self.list_query(user_id, parent_id, page)
+        return await self._many(*query) if query else []
 
     async def children(self, user_id: str, parent_id: str) -> list[FileRecord]:
         where = _sqlite_parent_where(parent_id)
@@ -464,8 +484,11 @@ class SqliteFileStore:
             marks = ", ".join("?" for _ in batch)
             await self._conn.execute(f"DELETE FROM files WHERE id IN ({marks})", tuple(batch))
 
+    STALE_QUERY = f"SELECT {_COLUMNS} FROM files WHERE {_STALE} LIMIT ?"
+
     async def stale_thumbnails(self, older_than: float, limit: int) -> list[FileRecord]:
-        return await self._many(f"SELECT {_COLUMNS} FROM files WHERE {_STALE} LIMIT ?", (older_than, limit))
+        """Served by the files_pending_thumbnails partial index: the upkeep never scans the table."""
+        return await self._many(self.STALE_QUERY, (older_than, limit))
 
     async def claim_thumbnail_request(self, file_id: str, older_than: float, now: float) -> int | None:
         rows = await fetch(
