@@ -1,6 +1,6 @@
 """`make bench`: speed, CPU and memory, measured in one run on loopback against references.
 
-`python scripts/bench.py [transfers] [endpoints] [sweep] [listing]` (all by default; BENCH_SECONDS sets the
+`python scripts/bench.py [transfers] [endpoints] [sweep] [listing] [thumbnails]` (all by default; BENCH_SECONDS sets the
 length of each load round, 5 s by default).
 
 - transfers: downloads of one 100 MiB file timed three ways with curl (the same C client for all):
@@ -17,6 +17,8 @@ length of each load round, 5 s by default).
 - sweep: GET /files/:id at 32, 256 and 1,024 connections on the engines: every request must be answered.
 - listing: GET /files pages, one request at a time, with 1,000,000 file records in the SQLite store
   (written straight into the running stack's file), from the first root page to the last.
+- thumbnails: the worker's rate on a 12 MP JPEG in one thread (images per CPU-second), and the time from
+  an upload's 201 to `thumbnail: ready` with an empty queue on each set.
 """
 
 from __future__ import annotations
@@ -554,11 +556,95 @@ def listing() -> None:
     with_stack(engines, run_engines)
 
 
+def photo_like_jpeg(path: Path, width: int = 4000, height: int = 3000) -> None:
+    """A 12 MP JPEG with about a camera photo's entropy (~3.5 MB at quality 85): decoding cost follows the
+    compressed size, so plain noise (twice as large) or flat colour (tiny) would mislead."""
+    from PIL import Image, ImageChops
+
+    size = (width, height)
+    detail = Image.effect_mandelbrot(size, (-2.2, -1.2, 1.0, 1.2), 100)
+    noise = Image.effect_noise(size, 12)
+    bands = (
+        ImageChops.add(detail, noise, 1.0, -128),
+        ImageChops.add(Image.linear_gradient("L").resize(size), noise, 1.0, -128),
+        Image.radial_gradient("L").resize(size),
+    )
+    Image.merge("RGB", bands).save(path, format="JPEG", quality=85)
+
+
+THUMBNAIL_RATE_TARGET = 20.0  # images per CPU-second
+THUMBNAIL_READY_TARGET = 1.5  # seconds from the upload's 201 to `ready`, queue empty
+
+
+def thumbnail_ready_after(url: str, token: str, photo: Path) -> float:
+    view = curl_json(
+        "-H", f"X-Token: {token}", "-F", "name=photo.jpg", "-F", "type=image", "-F", f"data=@{photo}", f"{url}/files"
+    )
+    answered = time.monotonic()
+    deadline = answered + 30
+    while time.monotonic() < deadline:
+        state = http_json(f"{url}/files/{view['id']}", headers={"X-Token": token}).get("thumbnail")
+        if state == "ready":
+            return time.monotonic() - answered
+        if state == "failed":
+            raise RuntimeError("thumbnail failed")
+        time.sleep(0.01)
+    raise RuntimeError("thumbnail not ready within 30 s")
+
+
+def thumbnails() -> None:
+    """The worker's own rate on a 12 MP JPEG (three sizes, one thread), then the time from an upload's 201
+    to `ready` with an empty queue on each set."""
+    from services.thumbnailer.images import render_thumbnails
+
+    work = Path(tempfile.mkdtemp(prefix="fm-bench-"))
+    try:
+        photo = work / "photo.jpg"
+        photo_like_jpeg(photo)
+        print(
+            f"\n=== Thumbnails: 12 MP JPEG ({photo.stat().st_size / MIB:.1f} MiB) to 500, 250 and 100 ===", flush=True
+        )
+        source = work / "source"
+        shutil.copy(photo, source)
+        cpu, started, rendered = time.thread_time(), time.perf_counter(), 0
+        while time.perf_counter() - started < SECONDS:
+            render_thumbnails(str(source), 50_000_000)
+            rendered += 1
+        rate = rendered / (time.thread_time() - cpu)
+        verdict = "ok" if rate >= THUMBNAIL_RATE_TARGET else "MISSED"
+        print(
+            f"  worker, one thread: {rendered / (time.perf_counter() - started):5.1f} images/s,"
+            f" {rate:5.1f} images per CPU-second (target >= {THUMBNAIL_RATE_TARGET:g}: {verdict})",
+            flush=True,
+        )
+        sets: list[tuple[str, Backends]] = [("embedded (SQLite jobs)", Backends("embedded"))]
+        engines = engines_backends()
+        if engines is not None:
+            sets.append(("engines (RabbitMQ jobs)", engines))
+
+        for title, backends in sets:
+
+            def run(stack: Stack, title: str = title) -> None:
+                _, token = new_account(stack.url)
+                waits = sorted(thumbnail_ready_after(stack.url, token, photo) for _ in range(7))
+                verdict = "ok" if waits[-1] <= THUMBNAIL_READY_TARGET else "MISSED"
+                print(
+                    f"  {title:<24} ready after the 201: median {statistics.median(waits):.2f} s,"
+                    f" worst {waits[-1]:.2f} s of 7 (target <= {THUMBNAIL_READY_TARGET:g} s: {verdict})",
+                    flush=True,
+                )
+
+            with_stack(backends, run)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 SECTIONS: dict[str, Callable[[], None]] = {
     "transfers": transfers,
     "endpoints": endpoints,
     "sweep": sweep,
     "listing": listing,
+    "thumbnails": thumbnails,
 }
 
 

@@ -67,10 +67,14 @@ def _render(image: Image.Image, source: str, max_pixels: int) -> dict[int, str]:
     if fmt == "JPEG" and upright.mode not in ("RGB", "L"):
         upright = upright.convert("RGB")
     written: dict[int, str] = {}
-    for width in THUMBNAIL_WIDTHS:
+    previous = upright
+    for width in sorted(THUMBNAIL_WIDTHS, reverse=True):
+        # Sizes are computed from the whole image; each is resampled from the next larger one (fewer
+        # source pixels per output pixel, and the same filter), which is what keeps 100 cheap.
         size = thumbnail_size(upright.width, upright.height, width)
-        thumb = upright.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        thumb = previous.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0) if size != previous.size else previous
         written[width] = _save_atomically(thumb, f"{source}_{width}", fmt)
+        previous = thumb
     return written
 
 
