@@ -1,4 +1,9 @@
-"""`make run`: the four services in the foreground, each line prefixed with its name; Ctrl-C stops them all."""
+"""`make run`: the four services in the foreground, each line prefixed with its name; Ctrl-C stops them all.
+
+The gateway runs under gunicorn with its workers (WEB_CONCURRENCY, 2 by default: it is stateless, and the
+second worker pays on two cores, ADR 8); auth, files and the thumbnailer run as one process each, since on
+the embedded defaults they share one SQLite file with a single writer.
+"""
 
 from __future__ import annotations
 
@@ -23,15 +28,26 @@ def _pump(name: str, stream: IO[bytes], lock: threading.Lock, colour: bool) -> N
             sys.stdout.flush()
 
 
+def command(name: str) -> list[str]:
+    if name == "gateway":
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:services.gateway.gunicorn_conf",
+            "services.gateway.app:create_app()",
+        ]
+    return [sys.executable, "-m", f"services.{name}"]
+
+
 def main() -> int:
     colour = sys.stdout.isatty()
     lock = threading.Lock()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for name in SERVICES:
-        procs[name] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
-        )
+        procs[name] = subprocess.Popen(command(name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
         threading.Thread(target=_pump, args=(name, procs[name].stdout, lock, colour), daemon=True).start()
 
     stopping = threading.Event()

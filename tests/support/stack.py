@@ -6,12 +6,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from scripts.run import command as make_run_command
 from tests.support.engines import Backends
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ class Stack:
     stop_signal = signal.SIGINT
 
     def command(self, name: str) -> list[str]:
-        return [sys.executable, "-m", f"services.{name}"]
+        return make_run_command(name)  # the gateway under gunicorn with its workers, the rest alone
 
     def service_env(self, name: str) -> dict[str, str]:
         return self.env
