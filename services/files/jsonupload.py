@@ -26,6 +26,7 @@ from shared.errors import PayloadTooLargeError, ValidationError
 
 MAX_SKELETON_BYTES = 1024 * 1024  # the body without the data string's content
 DECODE_BATCH = 1024 * 1024  # base64 characters decoded per thread hop
+INLINE_DECODE = 64 * 1024  # less than this is decoded on the loop: microseconds, cheaper than the hop
 STREAMED = "\x00streamed"  # stands in for a non-empty data string in the skeleton (JSON-escaped below)
 _STREAMED_JSON = json.dumps(STREAMED).encode()
 _CONTROL = bytes(range(0x20))
@@ -265,7 +266,10 @@ async def read_json_upload(request: web.Request, blobs: BlobStorage, max_body: i
     async def flush(current: _DataString) -> None:
         text = b"".join(current.pending)
         current.pending, current.pending_size = [], 0
-        decoded = await asyncio.to_thread(_decode_checked, current.decoder, text)
+        if len(text) < INLINE_DECODE:
+            decoded = _decode_checked(current.decoder, text)
+        else:
+            decoded = await asyncio.to_thread(_decode_checked, current.decoder, text)
         if not decoded:
             return
         if current.writer is None:
