@@ -15,6 +15,10 @@ import threading
 import time
 from typing import IO
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from shared.runner import make_run_command  # noqa: E402
+
 SERVICES = ("auth", "files", "thumbnailer", "gateway")
 COLOURS = {"auth": "\033[35m", "files": "\033[36m", "thumbnailer": "\033[33m", "gateway": "\033[32m"}
 RESET = "\033[0m"
@@ -28,26 +32,15 @@ def _pump(name: str, stream: IO[bytes], lock: threading.Lock, colour: bool) -> N
             sys.stdout.flush()
 
 
-def command(name: str) -> list[str]:
-    if name == "gateway":
-        return [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "python:services.gateway.gunicorn_conf",
-            "services.gateway.app:create_app()",
-        ]
-    return [sys.executable, "-m", f"services.{name}"]
-
-
 def main() -> int:
     colour = sys.stdout.isatty()
     lock = threading.Lock()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for name in SERVICES:
-        procs[name] = subprocess.Popen(command(name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        procs[name] = subprocess.Popen(
+            make_run_command(name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+        )
         threading.Thread(target=_pump, args=(name, procs[name].stdout, lock, colour), daemon=True).start()
 
     stopping = threading.Event()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import sys
 from collections.abc import Callable
 
 import uvloop
@@ -29,6 +30,22 @@ def raise_open_files_limit() -> None:
     if hard == resource.RLIM_INFINITY or soft < hard:
         target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def make_run_command(name: str) -> list[str]:
+    """How `make run` (and the test harness in its shape) starts a service: the gateway under gunicorn with
+    its workers (stateless, and the second worker pays on two cores: ADR 8); the others as one process each,
+    since on the embedded defaults they share one SQLite file with a single writer."""
+    if name == "gateway":
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:services.gateway.gunicorn_conf",
+            "services.gateway.app:create_app()",
+        ]
+    return [sys.executable, "-m", f"services.{name}"]
 
 
 def run(service: str, factory: Callable[[], web.Application], host: str, port: int) -> None:

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from scripts.run import command as make_run_command
+from shared.runner import make_run_command
 from tests.support.engines import Backends
 
 ROOT = Path(__file__).resolve().parents[2]
