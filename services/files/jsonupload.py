@@ -128,9 +128,7 @@ class Scanner:
         end = len(chunk)
         while pos < end:
             if self._in_string:
-                stop = _next_quote_or_backslash(chunk, pos)
-                if self._escape:
-                    stop = pos
+                stop = pos if self._escape else _next_quote_or_backslash(chunk, pos)
                 if stop == -1:
                     skeleton += chunk[pos:]
                     return end
@@ -260,23 +258,23 @@ async def read_json_upload(request: web.Request, blobs: BlobStorage, max_body: i
     if request.content_length is not None and request.content_length > max_body:
         raise PayloadTooLargeError()
     scanner = Scanner()
-    strings: list[_DataString] = []
+    current: _DataString | None = None  # the latest top-level data string: the one json.loads would keep
     received = 0
 
-    async def flush(current: _DataString) -> None:
-        text = b"".join(current.pending)
-        current.pending, current.pending_size = [], 0
+    async def flush(string: _DataString) -> None:
+        text = b"".join(string.pending)
+        string.pending, string.pending_size = [], 0
         if len(text) < INLINE_DECODE:
-            decoded = _decode_checked(current.decoder, text)
+            decoded = _decode_checked(string.decoder, text)
         else:
-            decoded = await asyncio.to_thread(_decode_checked, current.decoder, text)
+            decoded = await asyncio.to_thread(_decode_checked, string.decoder, text)
         if not decoded:
             return
-        if current.writer is None:
-            current.writer = await blobs.writer()
-        if current.writer.size + len(decoded) > max_upload:
+        if string.writer is None:
+            string.writer = await blobs.writer()
+        if string.writer.size + len(decoded) > max_upload:
             raise PayloadTooLargeError()
-        await current.writer.write(decoded)
+        await string.writer.write(decoded)
 
     try:
         async for chunk in request.content.iter_any():
@@ -285,12 +283,10 @@ async def read_json_upload(request: web.Request, blobs: BlobStorage, max_body: i
                 raise PayloadTooLargeError()
             for kind, text in scanner.feed(chunk):
                 if kind == "start":
-                    for earlier in strings:  # a repeated key: the last one counts, as in json.loads
-                        if earlier.writer is not None:
-                            await earlier.writer.abort()
-                    strings = [_DataString()]
+                    await _abort(current)  # a repeated key: the last one counts, as in json.loads
+                    current = _DataString()
                     continue
-                current = strings[-1]
+                assert current is not None
                 if kind == "text":
                     current.pending.append(text)
                     current.pending_size += len(text)
@@ -302,16 +298,15 @@ async def read_json_upload(request: web.Request, blobs: BlobStorage, max_body: i
                 current.decoder.finish()
         body = _parse_skeleton(scanner)
     except MalformedJson as exc:
-        await _abort_all(strings)
+        await _abort(current)
         raise ValidationError("Malformed JSON") from exc
     except BaseException:
-        await _abort_all(strings)
+        await _abort(current)
         raise
-    streamed = strings[-1] if strings and body.get("data") == STREAMED else None
-    if streamed is None:
-        await _abort_all(strings)
+    if current is None or body.get("data") != STREAMED:  # no data string, or a later non-string won
+        await _abort(current)
         return JsonUpload(body=body, data=None, data_valid=True)
-    return JsonUpload(body=body, data=streamed.writer, data_valid=streamed.decoder.valid)
+    return JsonUpload(body=body, data=current.writer, data_valid=current.decoder.valid)
 
 
 def _parse_skeleton(scanner: Scanner) -> dict[str, Any]:
@@ -328,8 +323,7 @@ def _parse_skeleton(scanner: Scanner) -> dict[str, Any]:
     return body
 
 
-async def _abort_all(strings: list[_DataString]) -> None:
-    for string in strings:
-        if string.writer is not None:
-            await string.writer.abort()
-            string.writer = None
+async def _abort(string: _DataString | None) -> None:
+    if string is not None and string.writer is not None:
+        await string.writer.abort()
+        string.writer = None
