@@ -36,7 +36,8 @@ CALLER_KEY = web.RequestKey("caller", Caller)
 
 
 def _message(user_id: str, method: str, raw_path: str, timestamp: str) -> bytes:
-    return "\n".join((user_id, method.upper(), raw_path, timestamp)).encode()
+    # surrogatepass: a raw path's undecodable bytes reach here as surrogates; they are signed, not a 500.
+    return "\n".join((user_id, method.upper(), raw_path, timestamp)).encode("utf-8", "surrogatepass")
 
 
 def sign(secret: bytes, user_id: str, method: str, raw_path: str, now: float | None = None) -> dict[str, str]:
@@ -52,7 +53,11 @@ def verify(
     user_id = headers.get(USER_HEADER)
     timestamp = headers.get(TIMESTAMP_HEADER)
     signature = headers.get(SIGNATURE_HEADER)
-    if user_id is None or timestamp is None or signature is None or not timestamp.isdigit():
+    if user_id is None or timestamp is None or signature is None:
+        return None
+    # Headers are whatever a client put on the wire: only ASCII digits are a timestamp (`"²".isdigit()`
+    # holds), and compare_digest refuses non-ASCII strings.
+    if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii() and user_id.isascii()):
         return None
     current = now if now is not None else time.time()
     if abs(current - int(timestamp)) > MAX_SKEW_SECONDS:

@@ -10,6 +10,16 @@ from aiohttp import web
 from shared.errors import PayloadTooLargeError, ValidationError
 
 
+def utf8_encodable(text: str) -> bool:
+    """False for a string holding a lone surrogate (`"\\ud800"` is valid JSON, but no store or encoder
+    can write it): such a field is a client mistake, answered 400, never a failed write."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     try:
         raw = await request.read()

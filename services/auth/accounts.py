@@ -12,6 +12,7 @@ from services.auth.passwords import PasswordHashing, needs_upgrade
 from services.auth.users_store import EmailTakenError, User, UserStore
 from shared.errors import AuthenticationError, ValidationError
 from shared.jobs import USER_QUEUE, JobQueue, UserJob
+from shared.jsonbody import utf8_encodable
 from shared.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def _required_text(body: dict[str, Any], field: str, max_length: int) -> str:
         raise ValidationError(f"Missing {field}")
     if not isinstance(value, str):
         raise ValidationError(f"Invalid {field}")
-    if len(value) > max_length or _has_control_characters(value):
+    if len(value) > max_length or _has_control_characters(value) or not utf8_encodable(value):
         raise ValidationError(f"Invalid {field}")
     return value
 

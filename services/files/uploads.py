@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from shared.errors import ValidationError
+from shared.jsonbody import utf8_encodable
 
 FILE_TYPES = frozenset({"folder", "file", "image"})
 MAX_NAME_LENGTH = 255
@@ -30,12 +31,22 @@ def _falsy(value: object) -> bool:
     )
 
 
+def _valid_name(name: object) -> TypeGuard[str]:
+    return (
+        isinstance(name, str)
+        and len(name) <= MAX_NAME_LENGTH
+        and "\x00" not in name
+        and bool(name.strip())
+        and utf8_encodable(name)
+    )
+
+
 def parse_upload(body: dict[str, Any], data_present: bool | None = None) -> UploadRequest:
     """`data_present` is given for multipart bodies, whose bytes are streamed aside rather than in `body`."""
     name = body.get("name")
     if _falsy(name):
         raise ValidationError("Missing name")
-    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or "\x00" in name or not name.strip():
+    if not _valid_name(name):
         raise ValidationError("Invalid name")
     file_type = body.get("type")
     if not isinstance(file_type, str) or file_type not in FILE_TYPES:
@@ -53,7 +64,7 @@ def parse_upload(body: dict[str, Any], data_present: bool | None = None) -> Uplo
     if parent_id is None:
         parent_id = 0
     if parent_id not in (0, "0") or isinstance(parent_id, bool):
-        if not isinstance(parent_id, str):
+        if not isinstance(parent_id, str) or not utf8_encodable(parent_id):
             raise ValidationError("Parent not found")
     else:
         parent_id = 0
@@ -100,14 +111,14 @@ def parse_patch(body: dict[str, Any]) -> PatchRequest:
         name = body["name"]
         if _falsy(name):
             raise ValidationError("Missing name")
-        if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or "\x00" in name or not name.strip():
+        if not _valid_name(name):
             raise ValidationError("Invalid name")
     parent_id: int | str | None = None
     if "parentId" in body:
         raw = body["parentId"]
         if raw in (0, "0") and not isinstance(raw, bool):
             parent_id = 0
-        elif isinstance(raw, str):
+        elif isinstance(raw, str) and utf8_encodable(raw):
             parent_id = raw
         else:
             raise ValidationError("Parent not found")

@@ -123,3 +123,46 @@ async def test_unknown_routes_and_methods_are_json_errors(api: Api) -> None:
     assert status == 405 and body == {"error": "Method not allowed"}
     status, body, _ = await api.call("PATCH", "/users/me", token=token)
     assert status == 405 and body == {"error": "Method not allowed"}
+
+
+LONE_SURROGATE = "\\ud800"  # valid JSON escape, yet no UTF-8 encoder, store or driver can write it
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "error"),
+    [
+        ("/users", f'{{"email": "a{LONE_SURROGATE}@b.c", "password": "x"}}', "Invalid email"),
+        ("/users", f'{{"email": "s@b.c", "password": "{LONE_SURROGATE}"}}', "Invalid password"),
+        ("/files", f'{{"name": "{LONE_SURROGATE}", "type": "folder"}}', "Invalid name"),
+        ("/files", f'{{"name": "a", "type": "folder", "parentId": "{LONE_SURROGATE}"}}', "Parent not found"),
+    ],
+)
+async def test_unencodable_strings_are_client_mistakes(
+    api: Api, store: DirectStore, path: str, body: str, error: str
+) -> None:
+    _, token = await api.new_user()
+    users, files = len(store.users()), len(store.files())
+    status, response, _ = await api.call(
+        "POST", path, token=token, data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert (status, response) == (400, {"error": error})
+    assert (len(store.users()), len(store.files())) == (users, files)
+
+
+async def test_unencodable_strings_in_a_rename_or_move_change_nothing(api: Api, store: DirectStore) -> None:
+    _, token = await api.new_user()
+    folder = await api.upload(token, "kept", "folder")
+    for body, error in (
+        (f'{{"name": "{LONE_SURROGATE}"}}', "Invalid name"),
+        (f'{{"parentId": "{LONE_SURROGATE}"}}', "Parent not found"),
+    ):
+        status, response, _ = await api.call(
+            "PATCH",
+            f"/files/{folder['id']}",
+            token=token,
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert (status, response) == (400, {"error": error})
+    status, shown, _ = await api.call("GET", f"/files/{folder['id']}", token=token)
+    assert (status, shown["name"], shown["parentId"]) == (200, "kept", 0)

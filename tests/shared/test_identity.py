@@ -33,6 +33,26 @@ def test_tampered_user_or_missing_headers_fail() -> None:
     assert verify(SECRET, {**headers, "X-FM-Timestamp": "abc"}, "GET", "/x", now=1000) is None
 
 
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"X-FM-Timestamp": "\u00b2"},  # "²".isdigit() holds, int() refuses it
+        {"X-FM-Timestamp": "\u0661\u0662"},  # Arabic-Indic digits: int() reads them
+        {"X-FM-Timestamp": "\udcff"},  # a raw byte 0xff, as aiohttp decodes header values
+        {"X-FM-Signature": "\u00e9" * 64},  # compare_digest refuses non-ASCII strings
+        {"X-FM-User": "\udcff"},
+    ],
+)
+def test_malformed_identity_headers_are_refused_not_raised(changed: dict[str, str]) -> None:
+    headers = sign(SECRET, "5f1e7cda04a394508232559d", "GET", "/x", now=1000)
+    assert verify(SECRET, {**headers, **changed}, "GET", "/x", now=1000) is None
+
+
+def test_a_raw_path_with_undecodable_bytes_is_signed() -> None:
+    path = "/files/\udcff"
+    assert verify(SECRET, sign(SECRET, "", "GET", path, now=5), "GET", path, now=5) is not None
+
+
 def test_anonymous_is_signed_too() -> None:
     caller = verify(SECRET, sign(SECRET, "", "GET", "/x", now=5), "GET", "/x", now=5)
     assert caller is not None and caller.anonymous
