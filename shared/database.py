@@ -29,11 +29,25 @@ log = logging.getLogger(__name__)
 MongoDatabase = AsyncDatabase[dict[str, Any]]
 
 # The driver's errors that mean "MongoDB does not answer" (503), as opposed to a refused operation.
-OUTAGES: tuple[type[BaseException], ...] = (
-    pymongo.errors.ConnectionFailure,
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    pymongo.errors.ConnectionFailure,  # NotPrimaryError and NetworkTimeout among them
     pymongo.errors.ServerSelectionTimeoutError,
-    pymongo.errors.NetworkTimeout,
 )
+OUT_OF_DISK_SPACE = 14031  # MongoDB's OutOfDiskSpace
+# How a full disk reads when a server reports it only in words (WiredTiger's errno text; FerretDB passes on
+# its SQLite backend's message).
+DISK_FULL_WORDS = ("no space left on device", "database or disk is full")
+
+
+def failure_status(exc: BaseException) -> int | None:
+    """503 for an unreachable server, 507 for a full disk; anything else the server refused is our bug."""
+    if isinstance(exc, UNAVAILABLE):
+        return 503
+    if isinstance(exc, pymongo.errors.OperationFailure):
+        message = str(exc).lower()
+        if exc.code == OUT_OF_DISK_SPACE or any(words in message for words in DISK_FULL_WORDS):
+            return 507
+    return None
 
 
 def parse_object_id(value: object) -> ObjectId | None:
@@ -111,7 +125,7 @@ def setup_metadata(app: web.Application, engines: EngineSettings, *schemas: Meta
     """Open the metadata engine for the app's life with the owner's `schemas`; return its readiness check.
     Call it before adding cleanup contexts that use it."""
     mongo_url = engines.mongo_url
-    select_engine(app, mongo_url, OUTAGES, engines.sqlite_path)
+    select_engine(app, mongo_url, failure_status, engines.sqlite_path)
 
     async def open_(app: web.Application) -> Metadata:
         if mongo_url:

@@ -83,22 +83,53 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
-class Outages:
-    """The exception types that mean a dependency is down, not that the client erred. Each adapter adds its
-    own driver's types when the app sets it up (`add_outages`), so this module imports no driver."""
+FailureRule = Callable[[BaseException], int | None]
+
+
+def failure_rule(
+    unavailable: tuple[type[BaseException], ...] = (), full: tuple[type[BaseException], ...] = ()
+) -> FailureRule:
+    """A driver's exception types that mean its engine does not answer (503) or is full (507)."""
+
+    def rule(exc: BaseException) -> int | None:
+        if isinstance(exc, full):
+            return 507
+        if isinstance(exc, unavailable):
+            return 503
+        return None
+
+    return rule
+
+
+class Failures:
+    """What an engine's exception means for the client. Each adapter adds its driver's rule when the app sets
+    it up (`add_failure_rule`), so this module imports no driver. An exception no rule claims is our own bug:
+    500, logged with its traceback (a broad `ConnectionError` or `OperationalError` is not an outage)."""
 
     def __init__(self) -> None:
-        self.types: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+        self.rules: list[FailureRule] = []
+
+    def status(self, exc: BaseException) -> int | None:
+        for rule in self.rules:
+            status = rule(exc)
+            if status is not None:
+                return status
+        return None
 
 
-OUTAGES_KEY = web.AppKey("outages", Outages)
+FAILURES_KEY = web.AppKey("failures", Failures)
 
 
-def add_outages(app: web.Application, types: tuple[type[BaseException], ...]) -> None:
-    if OUTAGES_KEY not in app:
-        app[OUTAGES_KEY] = Outages()
-    registry = app[OUTAGES_KEY]
-    registry.types = (*registry.types, *(t for t in types if t not in registry.types))
+def add_failure_rule(app: web.Application, rule: FailureRule) -> None:
+    if FAILURES_KEY not in app:
+        app[FAILURES_KEY] = Failures()
+    app[FAILURES_KEY].rules.append(rule)
+
+
+def client_gone(request: web.Request) -> bool:
+    """The client closed its connection: reading its body raised, and no answer can reach it."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def json_error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -110,8 +141,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def setup_errors(app: web.Application) -> None:
     """Map domain errors, engine outages and aiohttp's own HTTP errors to `{"error": ...}` bodies."""
-    add_outages(app, ())
-    outages = app[OUTAGES_KEY]
+    if FAILURES_KEY not in app:
+        app[FAILURES_KEY] = Failures()
+    failures = app[FAILURES_KEY]
 
     @web.middleware
     async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -127,11 +159,19 @@ def setup_errors(app: web.Application) -> None:
             )
             return json_error(exc.status, message, headers=_allowed(exc))
         except Exception as exc:
-            if not isinstance(exc, outages.types):
-                log.exception("unhandled error on %s %s", request.method, request.path)
-                return json_error(500, "Internal server error")
-            log.warning("dependency unavailable on %s %s: %r", request.method, request.path, exc)
-            return json_error(503, "Service unavailable", headers={"Retry-After": "1"})
+            status = failures.status(exc)
+            if status == 503:
+                log.warning("dependency unavailable on %s %s: %r", request.method, request.path, exc)
+                return json_error(503, "Service unavailable", headers={"Retry-After": "1"})
+            if status == 507:
+                log.error("storage full on %s %s: %r", request.method, request.path, exc)
+                return json_error(507, "Insufficient storage")
+            if isinstance(exc, ConnectionError) and client_gone(request):
+                # Nobody will read the answer; 499 (as nginx logs it) marks the request in logs and metrics.
+                log.info("client went away during %s %s", request.method, request.path)
+                return json_error(499, "Client closed the request")
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return json_error(500, "Internal server error")
 
     app.middlewares.append(error_middleware)
 

@@ -24,6 +24,7 @@ import aiosqlite
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from aiohttp import web
 
+from shared.errors import failure_rule
 from shared.health import Check, hold
 from shared.settings import EngineSettings
 from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, open_sqlite, select_engine, sqlite_alive
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 FILE_QUEUE = "fileQueue"  # the contract's queue names
 USER_QUEUE = "userQueue"
 
-OUTAGES: tuple[type[BaseException], ...] = (aio_pika.exceptions.AMQPConnectionError,)
+FAILURES = failure_rule(unavailable=(aio_pika.exceptions.AMQPConnectionError,))
 
 
 class FileJob(TypedDict):
@@ -374,7 +375,7 @@ JOBS_KEY = web.AppKey("jobs", JobQueue)
 
 def setup_job_queue(app: web.Application, engines: EngineSettings, policy: RetryPolicy | None = None) -> Check:
     """RabbitMQ when configured, otherwise the SQLite file, for the app's life; return its readiness check."""
-    select_engine(app, engines.amqp_url, OUTAGES, engines.sqlite_path)
+    select_engine(app, engines.amqp_url, FAILURES, engines.sqlite_path)
 
     async def open_(app: web.Application) -> JobQueue:
         return await open_job_queue(engines, app.get(SQLITE_KEY), policy)

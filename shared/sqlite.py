@@ -18,12 +18,28 @@ from typing import Any
 import aiosqlite
 from aiohttp import web
 
-from shared.errors import add_outages
+from shared.errors import FailureRule, add_failure_rule
 
 log = logging.getLogger(__name__)
 
-# A locked or unreadable file: the engine is unavailable, not the client wrong.
-OUTAGES: tuple[type[BaseException], ...] = (sqlite3.OperationalError,)
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def failure_status(exc: BaseException) -> int | None:
+    """A file locked past the busy timeout is unavailable for now (503); a full disk (or a reached
+    max_page_count) is 507. Every other SQLite error (no such table, a bad statement) is our bug."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    primary = code & 0xFF  # extended codes carry the primary one in their low byte
+    if primary == sqlite3.SQLITE_FULL:
+        return 507
+    if primary in _BUSY_CODES:
+        return 503
+    return None
+
 
 SQLITE_KEY = web.AppKey("sqlite", aiosqlite.Connection)
 _PATH_KEY = web.AppKey("sqlite_path", Path)
@@ -113,13 +129,11 @@ async def sqlite_alive(conn: aiosqlite.Connection) -> bool:
         return False
 
 
-def select_engine(
-    app: web.Application, url: str | None, outages: tuple[type[BaseException], ...], sqlite_path: Path
-) -> None:
-    """An adapter's engine: the production one at `url` when it is configured (its driver's `outages` then
-    mean 503), otherwise the embedded file."""
+def select_engine(app: web.Application, url: str | None, failures: FailureRule, sqlite_path: Path) -> None:
+    """An adapter's engine: the production one at `url` when it is configured (its driver's `failures` rule
+    then says which of its exceptions are a 503 or a 507), otherwise the embedded file."""
     if url:
-        add_outages(app, outages)
+        add_failure_rule(app, failures)
     else:
         setup_sqlite(app, sqlite_path)
 
@@ -130,7 +144,7 @@ def setup_sqlite(app: web.Application, path: Path) -> None:
     if _PATH_KEY in app:
         return
     app[_PATH_KEY] = path
-    add_outages(app, OUTAGES)
+    add_failure_rule(app, failure_status)
 
     async def sqlite_ctx(app: web.Application) -> AsyncIterator[None]:
         app[SQLITE_KEY] = await open_sqlite(path)

@@ -16,6 +16,7 @@ from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from shared.errors import failure_rule
 from shared.health import Check, hold
 from shared.settings import EngineSettings
 from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, select_engine, sqlite_alive
@@ -28,7 +29,11 @@ TOKEN_KEY_PREFIX = "auth_"  # noqa: S105 - the contract's Redis key layout, not 
 # Connections per process; more concurrent requests queue for one (Redis answers a GET in microseconds).
 POOL_SIZE = 64
 POOL_WAIT_SECONDS = 10.0
-OUTAGES: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# Redis not answering (or still loading, or a read-only replica) is a 503; out of memory is a 507.
+FAILURES = failure_rule(
+    unavailable=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ReadOnlyError),
+    full=(redis.exceptions.OutOfMemoryError,),
+)
 
 SQLITE_SCHEMA = SqliteSchema(
     """
@@ -130,7 +135,7 @@ TOKENS_KEY = web.AppKey("tokens", TokenStore)
 def setup_token_store(app: web.Application, engines: EngineSettings) -> Check:
     """Redis when configured, otherwise the SQLite file, for the app's life; return its readiness check."""
     redis_url = engines.redis_url
-    select_engine(app, redis_url, OUTAGES, engines.sqlite_path)
+    select_engine(app, redis_url, FAILURES, engines.sqlite_path)
 
     async def open_(app: web.Application) -> TokenStore:
         if redis_url:

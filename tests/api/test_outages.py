@@ -101,3 +101,30 @@ async def test_mongodb_down_is_503_then_recovers(api: Api, stack: Stack, engine_
     created = await api.upload(fresh, "after", "folder")
     status, body, _ = await api.call("GET", f"/files/{created['id']}", token=fresh)
     assert status == 200 and body["name"] == "after"
+
+
+async def test_redis_out_of_memory_is_507_and_a_later_login_works(api: Api, backends: Backends) -> None:
+    """A token that cannot be stored is Insufficient storage, not an outage; nothing half-done remains."""
+    import redis
+
+    user_id, email = await api.sign_up()
+    client = redis.Redis.from_url(str(backends.redis_url))
+    before = client.config_get("maxmemory")["maxmemory"], client.config_get("maxmemory-policy")["maxmemory-policy"]
+    try:
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", "1")  # every write is refused with OOM; reads still work
+        status, body, _ = await api.call("GET", "/connect", headers={"Authorization": api_basic(email)})
+        assert (status, body) == (507, {"error": "Insufficient storage"})
+    finally:
+        client.config_set("maxmemory", before[0])
+        client.config_set("maxmemory-policy", before[1])
+        client.close()
+    token = await api.log_in(email)
+    status, body, _ = await api.call("GET", "/users/me", token=token)
+    assert (status, body) == (200, {"id": user_id, "email": email})
+
+
+def api_basic(email: str, password: str = "toto1234!") -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
