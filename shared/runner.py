@@ -7,9 +7,12 @@ import os
 import resource
 import sys
 from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 import uvloop
 from aiohttp import web
+
+from shared.settings import ConfigurationError
 
 
 def setup_logging(service: str) -> None:
@@ -48,14 +51,32 @@ def make_run_command(name: str) -> list[str]:
     return [sys.executable, "-m", f"services.{name}"]
 
 
-def run(service: str, factory: Callable[[], web.Application], host: str, port: int) -> None:
+class ServiceSettings(Protocol):
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def run(service: str, read_settings: Callable[[], S], factory: Callable[[S], web.Application]) -> None:
     setup_logging(service)
     raise_open_files_limit()
+    try:
+        settings = read_settings()
+        app = factory(settings)
+    except ConfigurationError as exc:
+        # One line an operator can act on, not a traceback.
+        print(f"{service}: configuration error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    host, port = settings.host, settings.port
     if service == "gateway":
         print(f"Server running on port {port}", flush=True)
     # No access log: it would print query strings, and tokens must never reach a log line.
     web.run_app(
-        factory(),
+        app,
         host=host,
         port=port,
         access_log=None,

@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+class ConfigurationError(ValueError):
+    """A setting a service refuses to start with; the message says what to change."""
+
+
+# The value .env.example ships with: a deployment that copied the file without changing it must not start
+# with a key the whole world has read.
+EXAMPLE_SECRET_MARK = "change-me"  # noqa: S105 - a marker to refuse, not a secret
+
+
 def env_str(name: str, default: str) -> str:
     """An environment value, with the default also used when the variable is set but empty."""
     value = os.environ.get(name, "")
@@ -22,7 +31,7 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
 
 
 def env_float(name: str, default: float) -> float:
@@ -32,7 +41,7 @@ def env_float(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -75,8 +84,13 @@ def _internal_secret(data_dir: Path) -> bytes:
     """INTERNAL_SECRET, or a random one kept in DATA_DIR so that processes of one machine agree on it."""
     configured = os.environ.get("INTERNAL_SECRET", "")
     if configured:
+        if EXAMPLE_SECRET_MARK in configured.lower():
+            raise ConfigurationError(
+                "INTERNAL_SECRET is still the example value of .env.example; set a random one "
+                "(openssl rand -hex 32) and give every service the same"
+            )
         if len(configured) < 32:
-            raise ValueError("INTERNAL_SECRET must be at least 32 characters")
+            raise ConfigurationError("INTERNAL_SECRET must be at least 32 characters")
         return configured.encode()
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "internal.secret"
@@ -96,7 +110,7 @@ def _internal_secret(data_dir: Path) -> bytes:
             candidate.unlink()
     secret = path.read_bytes().strip()
     if len(secret) < 32:
-        raise ValueError(f"{path} holds no usable secret; remove it to have a new one made")
+        raise ConfigurationError(f"{path} holds no usable secret; remove it to have a new one made")
     return secret
 
 

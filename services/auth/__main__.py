@@ -3,5 +3,4 @@ from services.auth.settings import AuthSettings
 from shared.runner import run
 
 if __name__ == "__main__":
-    settings = AuthSettings.from_env()
-    run("auth", lambda: create_app(settings), settings.host, settings.port)
+    run("auth", AuthSettings.from_env, create_app)

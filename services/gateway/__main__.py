@@ -3,5 +3,4 @@ from services.gateway.settings import GatewaySettings
 from shared.runner import run
 
 if __name__ == "__main__":
-    settings = GatewaySettings.from_env()
-    run("gateway", lambda: create_app(settings), settings.host, settings.port)
+    run("gateway", GatewaySettings.from_env, create_app)

@@ -3,5 +3,4 @@ from services.thumbnailer.settings import ThumbnailerSettings
 from shared.runner import run
 
 if __name__ == "__main__":
-    settings = ThumbnailerSettings.from_env()
-    run("thumbnailer", lambda: create_app(settings), settings.host, settings.port)
+    run("thumbnailer", ThumbnailerSettings.from_env, create_app)

@@ -1,10 +1,15 @@
 """The generated internal secret: every process of a machine reads the same, complete value."""
 
 import multiprocessing
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from shared.settings import _internal_secret
+import pytest
+
+from shared.settings import ConfigurationError, _internal_secret
 
 
 def _read_secret(data_dir: str, start: Any, out: Any) -> None:
@@ -34,3 +39,41 @@ def test_configured_secret_wins(tmp_path: Path, monkeypatch) -> None:  # type: i
     monkeypatch.setenv("INTERNAL_SECRET", "s" * 40)
     assert _internal_secret(tmp_path) == b"s" * 40
     assert list(tmp_path.iterdir()) == []
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def example_secret() -> str:
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith("INTERNAL_SECRET="):
+            return line.partition("=")[2]
+    raise AssertionError(".env.example names no INTERNAL_SECRET")
+
+
+def test_the_example_secret_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERNAL_SECRET", example_secret())
+    with pytest.raises(ConfigurationError, match="example value"):
+        _internal_secret(tmp_path)
+    monkeypatch.setenv("INTERNAL_SECRET", "short")
+    with pytest.raises(ConfigurationError, match="at least 32"):
+        _internal_secret(tmp_path)
+    monkeypatch.setenv("INTERNAL_SECRET", "k" * 40)
+    assert _internal_secret(tmp_path) == b"k" * 40
+
+
+def test_a_service_started_with_the_example_secret_stops_with_one_clear_line(tmp_path: Path) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("MONGO_URL", "REDIS_URL", "AMQP_URL", "DB_HOST", "REDIS_HOST")
+    }
+    env.update({"INTERNAL_SECRET": example_secret(), "DATA_DIR": str(tmp_path), "AUTH_PORT": "0"})
+    done = subprocess.run(
+        [sys.executable, "-m", "services.auth"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "auth: configuration error: INTERNAL_SECRET is still the example value of .env.example; set a random one "
+        "(openssl rand -hex 32) and give every service the same"
+    ]
