@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from shared.logs import logging_config
 from shared.runner import LISTEN_BACKLOG, raise_open_files_limit
 
 
 def gunicorn_settings(
-    host_var: str, default_host: str, port_var: str, default_port: int, workers: int
+    service: str, host_var: str, default_host: str, port_var: str, default_port: int, workers: int
 ) -> dict[str, Any]:
     raise_open_files_limit()  # in the master, before it forks the workers
     return {
@@ -28,6 +29,8 @@ def gunicorn_settings(
         # No access log: request lines carry query strings, and nothing about a request may leak a token.
         "accesslog": None,
         "errorlog": "-",
+        # gunicorn's own lines and the app's share one format (LOG_FORMAT) and the request id filter.
+        "logconfig_dict": logging_config(service),
         "loglevel": os.environ.get("LOG_LEVEL", "info").lower(),
         # gunicorn's control socket defaults to one path under $HOME, shared by every master on the host.
         "control_socket_disable": True,

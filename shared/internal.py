@@ -13,6 +13,7 @@ import aiohttp
 
 from shared.errors import UnavailableError
 from shared.identity import ANONYMOUS, sign
+from shared.logs import NO_REQUEST, REQUEST_ID, REQUEST_ID_HEADER
 
 STATS_PATH = "/internal/stats"  # auth: UserCount; files: FileCount
 SOURCE_ROUTE = "/internal/files/{id}/source"  # files, GET as the owner: SourceView or 404
@@ -66,6 +67,9 @@ class InternalClient:
 
     async def call(self, method: str, path: str, user_id: str = ANONYMOUS, body: object = None) -> tuple[int, Any]:
         headers = sign(self._secret, user_id, method, path)
+        request_id = REQUEST_ID.get()
+        if request_id != NO_REQUEST:
+            headers[REQUEST_ID_HEADER] = request_id
         try:
             async with self._session.request(method, self._base + path, headers=headers, json=body) as response:
                 payload = await response.json() if response.content_type == "application/json" else None

@@ -26,6 +26,7 @@ from aiohttp import web
 
 from shared.errors import failure_rule
 from shared.health import Check, hold
+from shared.logs import NO_REQUEST, REQUEST_ID, well_formed
 from shared.settings import EngineSettings
 from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, open_sqlite, select_engine, sqlite_alive
 
@@ -105,6 +106,25 @@ class JobQueue(Protocol):
     async def close(self) -> None: ...
 
 
+REQUEST_ID_FIELD = "requestId"  # added to a job published while serving a request; consumers ignore it
+
+
+def _stamped(payload: Mapping[str, object]) -> dict[str, object]:
+    request_id = REQUEST_ID.get()
+    return {**payload, REQUEST_ID_FIELD: request_id} if request_id != NO_REQUEST else dict(payload)
+
+
+async def _handle_with_id(handler: JobHandler, payload: dict[str, Any]) -> None:
+    """Run a job under the id of the request that caused it, so its log lines (and the internal calls it
+    makes) carry that id."""
+    raw = payload.get(REQUEST_ID_FIELD)
+    reset = REQUEST_ID.set(well_formed(raw if isinstance(raw, str) else None) or NO_REQUEST)
+    try:
+        await handler(payload)
+    finally:
+        REQUEST_ID.reset(reset)
+
+
 def _decode(body: bytes | str) -> dict[str, Any]:
     try:
         payload = json.loads(body)
@@ -168,7 +188,7 @@ class RabbitJobQueue:
         async with asyncio.timeout(self._publish_timeout):
             channel = await self._ensure_channel()
             await self._declare(channel, queue)
-            await self._send(channel, queue, json.dumps(payload).encode(), {"x-attempts": 0})
+            await self._send(channel, queue, json.dumps(_stamped(payload)).encode(), {"x-attempts": 0})
 
     async def _send(
         self,
@@ -212,7 +232,7 @@ class RabbitJobQueue:
         previous = headers.get("x-attempts", 0)
         attempt = (previous if isinstance(previous, int) else 0) + 1
         try:
-            await handler(_decode(message.body))
+            await _handle_with_id(handler, _decode(message.body))
         except JobRejected as exc:
             log.warning("job on %s failed: %s", queue, exc)
             await self._send(
@@ -275,7 +295,7 @@ class SqliteJobQueue:
         now = time.time()
         await self._conn.execute(
             "INSERT INTO jobs (queue, payload, visible_at, created_at) VALUES (?, ?, ?, ?)",
-            (queue, json.dumps(payload), now, now),
+            (queue, json.dumps(_stamped(payload)), now, now),
         )
 
     async def _claim(self, queue: str) -> tuple[int, str, int] | None:
@@ -311,7 +331,7 @@ class SqliteJobQueue:
 
     async def _run(self, queue: str, job_id: int, body: str, attempt: int, handler: JobHandler) -> None:
         try:
-            await handler(_decode(body))
+            await _handle_with_id(handler, _decode(body))
         except JobRejected as exc:
             log.warning("job %d on %s failed: %s", job_id, queue, exc)
             await self._record("UPDATE jobs SET state = 'failed', last_error = ? WHERE id = ?", (str(exc), job_id))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import resource
 import sys
@@ -12,15 +11,8 @@ from typing import Protocol, TypeVar
 import uvloop
 from aiohttp import web
 
+from shared.logs import configure as configure_logging
 from shared.settings import ConfigurationError
-
-
-def setup_logging(service: str) -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
-    )
-
 
 # Pending connections the kernel holds for accept(); a burst of a thousand clients must queue, not be dropped.
 LISTEN_BACKLOG = 2048
@@ -62,9 +54,9 @@ S = TypeVar("S", bound=ServiceSettings)
 
 
 def run(service: str, read_settings: Callable[[], S], factory: Callable[[S], web.Application]) -> None:
-    setup_logging(service)
     raise_open_files_limit()
     try:
+        configure_logging(service)
         settings = read_settings()
         app = factory(settings)
     except ConfigurationError as exc:

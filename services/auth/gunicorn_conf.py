@@ -5,5 +5,5 @@ gunicorn --config python:services.auth.gunicorn_conf 'services.auth.app:create_a
 
 from shared.gunicorn import gunicorn_settings
 
-globals().update(gunicorn_settings("AUTH_HOST", "127.0.0.1", "AUTH_PORT", 5001, workers=1))
+globals().update(gunicorn_settings("auth", "AUTH_HOST", "127.0.0.1", "AUTH_PORT", 5001, workers=1))
 proc_name = "files-manager-auth"

@@ -5,5 +5,5 @@ gunicorn --config python:services.files.gunicorn_conf 'services.files.app:create
 
 from shared.gunicorn import gunicorn_settings
 
-globals().update(gunicorn_settings("FILES_HOST", "127.0.0.1", "FILES_PORT", 5002, workers=2))
+globals().update(gunicorn_settings("files", "FILES_HOST", "127.0.0.1", "FILES_PORT", 5002, workers=2))
 proc_name = "files-manager-files"

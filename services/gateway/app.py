@@ -14,6 +14,7 @@ from services.gateway.settings import GatewaySettings
 from shared.errors import setup_errors
 from shared.health import alive_at, setup_health
 from shared.http import SERVER_HANDLER_ARGS
+from shared.logs import setup_request_logging
 from shared.tokens import TOKENS_KEY, setup_token_store
 
 SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
@@ -51,6 +52,7 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
     app = web.Application(handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     setup_errors(app)
+    setup_request_logging(app, make_ids=True)
     tokens_ready = setup_token_store(app, settings.engines)  # the only store the gateway touches
     app.cleanup_ctx.extend([access_ctx, upstreams_ctx])
     setup_routes(app)

@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.gunicorn import gunicorn_settings
 
-globals().update(gunicorn_settings("HOST", "0.0.0.0", "PORT", 5000, workers=2))
+globals().update(gunicorn_settings("gateway", "HOST", "0.0.0.0", "PORT", 5000, workers=2))
 proc_name = "files-manager-gateway"
 
 

@@ -16,7 +16,7 @@ from services.gateway.authn import TokenResolver
 from services.gateway.proxy import forward
 from shared.errors import AuthenticationError, UnavailableError
 from shared.http import json_response
-from shared.identity import ANONYMOUS
+from shared.identity import ANONYMOUS, CALLER_KEY, Caller
 from shared.internal import STATS_PATH, FileCount, InternalClient, UserCount
 from shared.tokens import TOKENS_KEY
 
@@ -159,6 +159,8 @@ def proxy_to(
             if resolved is None and mode is Access.REQUIRED:
                 raise AuthenticationError()
             user_id = resolved or ANONYMOUS
+            if resolved:
+                request[CALLER_KEY] = Caller(resolved)  # for the access line
         upstreams = request.app[UPSTREAMS_KEY]
         base = upstreams.auth_url if service == "auth" else upstreams.files_url
         root = await upstreams.downloads_root() if sendfile else None

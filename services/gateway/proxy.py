@@ -22,6 +22,7 @@ from shared.fileresponse import (
 )
 from shared.http import json_response
 from shared.identity import is_identity_header, sign
+from shared.logs import REQUEST_ID, REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ async def forward(
     service hand a download over to be sent from the shared volume."""
     headers = upstream_request_headers(request, keep_token)
     headers.update(sign(secret, user_id, request.method, request.raw_path))
+    headers[REQUEST_ID_HEADER] = REQUEST_ID.get()  # the id chosen for this request, not the client's raw one
     if sendfile_root is not None:
         headers[ACCEL_REQUEST_HEADER] = "1"
     url = URL(base_url + request.raw_path, encoded=True)
