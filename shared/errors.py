@@ -19,6 +19,9 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class ValidationError(DomainError):
     """The request is malformed or breaks a rule: nothing was changed."""
@@ -47,6 +50,15 @@ class UnsupportedMediaError(DomainError):
     pass
 
 
+class TooManyRequestsError(DomainError):
+    def __init__(self, retry_after: int, message: str = "Too many requests") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class InsufficientStorageError(DomainError):
     def __init__(self, message: str = "Insufficient storage") -> None:
         super().__init__(message)
@@ -70,6 +82,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     ConflictError: 409,
     PayloadTooLargeError: 413,
     UnsupportedMediaError: 415,
+    TooManyRequestsError: 429,
     InsufficientStorageError: 507,
     DataIntegrityError: 500,
     UnavailableError: 503,
@@ -150,7 +163,7 @@ def setup_errors(app: web.Application) -> None:
         try:
             return await handler(request)
         except DomainError as exc:
-            return json_error(status_for(exc), exc.message)
+            return json_error(status_for(exc), exc.message, headers=exc.headers())
         except web.HTTPException as exc:
             if exc.status < 400 or exc.content_type == "application/json":
                 raise

@@ -75,6 +75,11 @@ class RedisTokenStore:
         )
         self._redis = aioredis.Redis(connection_pool=pool)
 
+    @property
+    def client(self) -> aioredis.Redis:
+        """The connection pool, for auth's other keys in the same Redis (login attempt counters)."""
+        return self._redis
+
     async def get(self, token: str) -> str | None:
         value = await self._redis.get(token_key(token))
         return value if isinstance(value, str) else None

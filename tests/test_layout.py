@@ -66,6 +66,7 @@ OWNERS = {
     "leases": "services/files",
     "treeLeases": "services/files",
     "tokens": "shared/tokens.py",  # auth's token store; the gateway reads it through this adapter
+    "login_attempts": "services/auth",  # failed-login counters, kept beside the tokens
     "jobs": "shared/jobs.py",  # the embedded job transport
 }
 SQL_NAME = re.compile(

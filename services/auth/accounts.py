@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from services.auth.passwords import PasswordHashing, needs_upgrade
+from services.auth.throttle import LoginThrottle
 from services.auth.users_store import EmailTakenError, User, UserStore
 from shared.errors import AuthenticationError, ValidationError
 from shared.jobs import USER_QUEUE, JobQueue, UserJob
@@ -58,11 +59,14 @@ def parse_basic(authorization: str | None) -> tuple[str, str] | None:
 
 
 class Accounts:
-    def __init__(self, users: UserStore, tokens: TokenStore, jobs: JobQueue, hashing: PasswordHashing) -> None:
+    def __init__(
+        self, users: UserStore, tokens: TokenStore, jobs: JobQueue, hashing: PasswordHashing, throttle: LoginThrottle
+    ) -> None:
         self._users = users
         self._tokens = tokens
         self._jobs = jobs
         self._hashing = hashing
+        self._throttle = throttle
 
     async def sign_up(self, body: dict[str, Any]) -> User:
         email = _required_text(body, "email", MAX_EMAIL_LENGTH)
@@ -80,16 +84,20 @@ class Accounts:
             log.warning("could not enqueue the welcome job for %s: %r", user.id, exc)
         return user
 
-    async def log_in(self, authorization: str | None) -> str:
+    async def log_in(self, authorization: str | None, address: str) -> str:
+        """A new token for the credentials in `authorization`; failures from one account or one `address`
+        past the throttle's limit are refused (429) before the password is even checked."""
         credentials = parse_basic(authorization)
         if credentials is None:
             raise AuthenticationError()
         email, password = credentials
+        claim = await self._throttle.claim(email, address)
         user = None
         if len(email) <= MAX_EMAIL_LENGTH and len(password) <= MAX_PASSWORD_LENGTH:
             user = await self._users.by_email(email)
         if not await self._hashing.verify(user.password if user else None, password) or user is None:
             raise AuthenticationError()
+        await self._throttle.succeeded(claim)
         if user.password is not None and needs_upgrade(user.password):
             await self._users.set_password(user.id, await self._hashing.hash(password))
         token = str(uuid.uuid4())

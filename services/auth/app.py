@@ -11,6 +11,7 @@ from services.auth.handlers import ACCOUNTS_KEY
 from services.auth.passwords import PasswordHashing
 from services.auth.routes import setup_routes
 from services.auth.settings import AuthSettings
+from services.auth.throttle import LoginThrottle, open_attempts
 from services.auth.users_store import SCHEMA, user_store
 from services.auth.welcome import WelcomeMailer
 from shared.database import METADATA_KEY, setup_metadata
@@ -27,8 +28,13 @@ SETTINGS_KEY = web.AppKey("settings", AuthSettings)
 
 async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
+    throttle = LoginThrottle(await open_attempts(app), settings.throttle)
     app[ACCOUNTS_KEY] = Accounts(
-        user_store(app[METADATA_KEY]), app[TOKENS_KEY], app[JOBS_KEY], PasswordHashing(settings.hash_concurrency)
+        user_store(app[METADATA_KEY]),
+        app[TOKENS_KEY],
+        app[JOBS_KEY],
+        PasswordHashing(settings.hash_concurrency),
+        throttle,
     )
     yield
 

@@ -35,8 +35,14 @@ async def create_user(request: web.Request) -> web.Response:
     return json_response(user_view(user), status=201)
 
 
+def client_address(request: web.Request) -> str:
+    """The address the gateway saw (it sets X-Forwarded-For itself, dropping what a client sent)."""
+    forwarded = request.headers.get("X-Forwarded-For", "").strip()
+    return forwarded or request.remote or ""
+
+
 async def connect(request: web.Request) -> web.Response:
-    token = await request.app[ACCOUNTS_KEY].log_in(request.headers.get("Authorization"))
+    token = await request.app[ACCOUNTS_KEY].log_in(request.headers.get("Authorization"), client_address(request))
     view: TokenView = {"token": token}
     return json_response(view)
 

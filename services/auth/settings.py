@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.auth.throttle import ThrottleSettings
 from shared.settings import EngineSettings, env_int, env_str
 
 
@@ -24,6 +25,7 @@ class AuthSettings:
     port: int
     hash_concurrency: int
     smtp: SmtpSettings | None
+    throttle: ThrottleSettings
 
     @classmethod
     def from_env(cls) -> AuthSettings:
@@ -44,4 +46,9 @@ class AuthSettings:
             port=env_int("AUTH_PORT", 5001),
             hash_concurrency=env_int("HASH_CONCURRENCY", 2),
             smtp=smtp,
+            throttle=ThrottleSettings(
+                per_account=env_int("LOGIN_MAX_FAILURES", 10),
+                per_address=env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 100),
+                window=env_int("LOGIN_WINDOW_SECONDS", 900),
+            ),
         )

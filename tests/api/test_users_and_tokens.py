@@ -163,3 +163,17 @@ async def test_token_of_a_missing_user_or_a_non_objectid_is_unauthorized(api: Ap
     for token in (ghost, junk):
         status, body, _ = await api.call("GET", "/users/me", token=token)
         assert (status, body) == (401, {"error": "Unauthorized"})
+
+
+async def test_repeated_wrong_passwords_are_throttled_through_the_gateway(api: Api, store: DirectStore) -> None:
+    """The shipped limit: 10 failed logins of one account in 15 minutes, then 429 with Retry-After, even
+    for the right password; no token is issued meanwhile."""
+    _, email = await api.sign_up()
+    for _ in range(10):
+        status, body, _ = await api.call("GET", "/connect", headers=basic(f"{email}:wrong"))
+        assert (status, body) == (401, {"error": "Unauthorized"})
+    tokens = store.count_tokens()
+    status, body, response = await api.call("GET", "/connect", headers=basic(f"{email}:toto1234!"))
+    assert (status, body) == (429, {"error": "Too many requests"})
+    assert 800 < int(response.headers["Retry-After"]) <= 900
+    assert store.count_tokens() == tokens

@@ -74,6 +74,7 @@ class ComposeStack(Stack):
             "INTERNAL_SECRET": self.secret,
             "THUMBNAIL_RECONCILE_INTERVAL": "1",
             "THUMBNAIL_RECONCILE_AFTER": "2",
+            **self.extra_env,
         }
 
 

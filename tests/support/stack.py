@@ -50,6 +50,7 @@ class Stack:
         for name in ("MONGO_URL", "REDIS_URL", "AMQP_URL", "DB_HOST", "DB_PORT", "REDIS_HOST", "REDIS_PORT"):
             if not backends.real and name in self.env and name not in (extra_env or {}):
                 del self.env[name]
+        self.extra_env = dict(extra_env or {})
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
