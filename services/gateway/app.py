@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from services.gateway.authn import TokenResolver
+from services.gateway.cors import setup_cors
 from services.gateway.handlers import RESOLVER_KEY, STATUS_KEY, UPSTREAMS_KEY, Upstreams, status_cache
 from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
@@ -52,7 +53,8 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
     app = web.Application(handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     setup_errors(app)
-    setup_request_logging(app, make_ids=True)
+    setup_cors(app, settings.cors_origins, settings.cors_max_age)  # wraps the errors: they carry CORS too
+    setup_request_logging(app, make_ids=True)  # outermost
     tokens_ready = setup_token_store(app, settings.engines)  # the only store the gateway touches
     app.cleanup_ctx.extend([access_ctx, upstreams_ctx])
     setup_routes(app)

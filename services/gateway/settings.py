@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.gateway.cors import parse_origins
 from shared.settings import EngineSettings, env_float, env_int, env_str, folder_path
 
 
@@ -18,6 +19,8 @@ class GatewaySettings:
     upstream_connect_timeout: float
     upstream_read_timeout: float
     sendfile_root: Path | None  # FOLDER_PATH when the gateway shares the volume and sends downloads itself
+    cors_origins: tuple[str, ...] = ()  # none: no CORS; ("*",): any origin
+    cors_max_age: int = 600
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -32,4 +35,6 @@ class GatewaySettings:
             sendfile_root=folder_path()
             if env_str("GATEWAY_SENDFILE", "true").lower() in {"1", "true", "yes"}
             else None,
+            cors_origins=parse_origins(env_str("CORS_ALLOWED_ORIGINS", "")),
+            cors_max_age=env_int("CORS_MAX_AGE", 600),
         )
