@@ -29,7 +29,7 @@ USER app
 
 FROM runtime AS gateway
 EXPOSE 5000
-CMD ["gunicorn", "--config", "python:services.gateway.gunicorn_conf", "services.gateway.app:create_app()"]
+CMD ["gunicorn", "--config", "python:services.gateway.gunicorn_conf", "services.gateway.app:serve"]
 
 FROM runtime AS auth
 EXPOSE 5001

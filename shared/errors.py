@@ -42,6 +42,11 @@ class PayloadTooLargeError(DomainError):
         super().__init__(message)
 
 
+class ExpectationFailedError(DomainError):
+    def __init__(self, message: str = "Expectation failed") -> None:
+        super().__init__(message)
+
+
 class ConflictError(DomainError):
     """The request is well formed but contradicts the current state."""
 
@@ -75,17 +80,26 @@ class UnavailableError(DomainError):
         super().__init__(message)
 
 
+class GatewayTimeoutError(DomainError):
+    """An upstream service took the connection but did not answer in time."""
+
+    def __init__(self, message: str = "Gateway timeout") -> None:
+        super().__init__(message)
+
+
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     ValidationError: 400,
     AuthenticationError: 401,
     NotFoundError: 404,
     ConflictError: 409,
     PayloadTooLargeError: 413,
+    ExpectationFailedError: 417,
     UnsupportedMediaError: 415,
     TooManyRequestsError: 429,
     InsufficientStorageError: 507,
     DataIntegrityError: 500,
     UnavailableError: 503,
+    GatewayTimeoutError: 504,
 }
 
 

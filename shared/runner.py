@@ -38,7 +38,7 @@ def make_run_command(name: str) -> list[str]:
             "gunicorn",
             "--config",
             "python:services.gateway.gunicorn_conf",
-            "services.gateway.app:create_app()",
+            "services.gateway.app:serve",
         ]
     return [sys.executable, "-m", f"services.{name}"]
 

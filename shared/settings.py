@@ -114,6 +114,24 @@ def _internal_secret(data_dir: Path) -> bytes:
     return secret
 
 
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UploadCaps:
+    """What one upload may weigh: the file's bytes (MAX_UPLOAD_MB) and a JSON upload's whole body
+    (MAX_JSON_UPLOAD_MB; base64 is ~4/3 of the file, so by default what MAX_UPLOAD_MB allows). The files
+    service enforces them; the gateway reads the same variables to refuse `Expect: 100-continue` early."""
+
+    file: int
+    json_body: int
+
+    @classmethod
+    def from_env(cls) -> UploadCaps:
+        file = env_int("MAX_UPLOAD_MB", 10240) * MIB
+        return cls(file=file, json_body=env_int("MAX_JSON_UPLOAD_MB", 0) * MIB or file // 3 * 4 + MIB)
+
+
 def folder_path() -> Path:
     """FOLDER_PATH resolved to an absolute path (stored localPath values must be absolute)."""
     return Path(env_str("FOLDER_PATH", "/tmp/files_manager")).resolve()  # noqa: S108 - the contract's default

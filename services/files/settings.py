@@ -7,9 +7,7 @@ from pathlib import Path
 
 from services.files.library import MAX_THUMBNAIL_REQUESTS
 from services.files.tree_lease import LEASE_SECONDS
-from shared.settings import EngineSettings, env_float, env_int, env_str, folder_path
-
-MIB = 1024 * 1024
+from shared.settings import MIB, EngineSettings, UploadCaps, env_float, env_int, env_str, folder_path
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class FilesSettings:
     def from_env(cls) -> FilesSettings:
         # Streamed uploads (multipart, and JSON's base64 since ADR 8) never sit in memory; this caps what
         # one may put on disk.
-        max_upload = env_int("MAX_UPLOAD_MB", 10240) * MIB
+        caps = UploadCaps.from_env()
         return cls(
             engines=EngineSettings.from_env(),
             host=env_str("FILES_HOST", "127.0.0.1"),
@@ -40,9 +38,8 @@ class FilesSettings:
             folder_path=folder_path(),
             # Every other JSON body (PATCH, internal calls) is small and read whole.
             max_json_body=MIB,
-            # A JSON upload's body (base64 is ~4/3 of the file); by default what MAX_UPLOAD_MB allows.
-            max_json_upload=env_int("MAX_JSON_UPLOAD_MB", 0) * MIB or max_upload // 3 * 4 + MIB,
-            max_upload=max_upload,
+            max_json_upload=caps.json_body,
+            max_upload=caps.file,
             reconcile_interval=env_float("THUMBNAIL_RECONCILE_INTERVAL", 30.0),
             reconcile_after=env_float("THUMBNAIL_RECONCILE_AFTER", 60.0),
             # Jobs published per image before it is `failed`: the first and the re-publications.

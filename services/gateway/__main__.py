@@ -1,6 +1,9 @@
-from services.gateway.app import create_app
-from services.gateway.settings import GatewaySettings
-from shared.runner import run
+"""`python -m services.gateway`: the gateway as `make run` starts it (gunicorn, its workers, the guarded runner)."""
+
+import os
+
+from shared.runner import make_run_command
 
 if __name__ == "__main__":
-    run("gateway", GatewaySettings.from_env, create_app)
+    command = make_run_command("gateway")
+    os.execv(command[0], command)  # noqa: S606 - our own fixed command, no shell wanted

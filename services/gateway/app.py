@@ -9,6 +9,7 @@ from aiohttp import web
 
 from services.gateway.authn import TokenResolver
 from services.gateway.cors import setup_cors
+from services.gateway.guard import guarded_runner
 from services.gateway.handlers import RESOLVER_KEY, STATUS_KEY, UPSTREAMS_KEY, Upstreams, status_cache
 from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
@@ -41,10 +42,21 @@ async def upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
         read_bufsize=UPSTREAM_READ_BUFFER,
     )
     app[UPSTREAMS_KEY] = Upstreams(
-        session, settings.auth_url, settings.files_url, settings.engines.internal_secret, settings.sendfile_root
+        session,
+        settings.auth_url,
+        settings.files_url,
+        settings.engines.internal_secret,
+        settings.sendfile_root,
+        auth_timeout=_read_timeout(settings, settings.upstream_auth_timeout),
+        files_timeout=_read_timeout(settings, settings.upstream_files_timeout),
+        uploads=settings.uploads,
     )
     yield
     await session.close()
+
+
+def _read_timeout(settings: GatewaySettings, seconds: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=None, sock_connect=settings.upstream_connect_timeout, sock_read=seconds)
 
 
 def create_app(settings: GatewaySettings | None = None) -> web.Application:
@@ -65,3 +77,9 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
     auth_ready, files_ready = alive_at(session, settings.auth_url), alive_at(session, settings.files_url)
     setup_health(app, {"tokens": tokens_ready, "auth": auth_ready, "files": files_ready})
     return app
+
+
+async def serve() -> web.AppRunner:
+    """What gunicorn runs in each worker (`services.gateway.app:serve`): the app on the guarded runner."""
+    settings = GatewaySettings.from_env()
+    return guarded_runner(create_app(settings), settings.header_timeout, settings.max_connections)

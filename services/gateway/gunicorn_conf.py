@@ -1,7 +1,7 @@
 """gunicorn settings of the gateway service, the one place for them (compose, `make run` and the test
 harnesses use it):
 
-gunicorn --config python:services.gateway.gunicorn_conf 'services.gateway.app:create_app()'
+gunicorn --config python:services.gateway.gunicorn_conf services.gateway.app:serve
 
 Two workers by default (WEB_CONCURRENCY): the gateway holds no state, and on two cores a second worker
 nearly doubled 1 KiB downloads through it (the file response's thread hops are its cost) and added

@@ -13,11 +13,12 @@ import aiohttp
 from aiohttp import web
 
 from services.gateway.authn import TokenResolver
-from services.gateway.proxy import forward
+from services.gateway.proxy import continue_if_expected, forward
 from shared.errors import AuthenticationError, UnavailableError
 from shared.http import json_response
 from shared.identity import ANONYMOUS, CALLER_KEY, Caller
 from shared.internal import STATS_PATH, FileCount, InternalClient, UserCount
+from shared.settings import MIB, UploadCaps
 from shared.tokens import TOKENS_KEY
 
 
@@ -28,6 +29,11 @@ class Upstreams:
     files_url: str
     secret: bytes
     sendfile_root: Path | None = None
+    # Per route (ADR 9): auth answers in seconds; the files service's metadata routes within a minute;
+    # transfers (uploads, downloads) may be silent for longer (the session's own timeout).
+    auth_timeout: aiohttp.ClientTimeout | None = None
+    files_timeout: aiohttp.ClientTimeout | None = None
+    uploads: UploadCaps | None = None
     _root_seen: Path | None = None
 
     @property
@@ -37,6 +43,14 @@ class Upstreams:
     @property
     def files(self) -> InternalClient:
         return InternalClient(self.session, self.files_url, self.secret)
+
+    def body_cap(self, request: web.Request, transfer_methods: frozenset[str]) -> int:
+        """The largest body the upstream would take for this request (for `Expect: 100-continue`)."""
+        if self.uploads is None or request.method not in transfer_methods:
+            return MIB
+        if request.content_type == "application/json":
+            return self.uploads.json_body
+        return self.uploads.file + MIB  # multipart: the file plus its fields and boundaries
 
     async def metadata_ready(self, url: str) -> bool:
         """What the service at `url` says of its metadata store in its readiness report."""
@@ -145,6 +159,7 @@ def proxy_to(
     public_methods: frozenset[str] = frozenset(),
     keep_token: bool = False,
     sendfile: bool = False,
+    transfer_methods: frozenset[str] = frozenset(),
 ) -> Handler:
     """A handler that authenticates per `access` and forwards to `service` ("auth" or "files").
 
@@ -162,8 +177,15 @@ def proxy_to(
             if resolved:
                 request[CALLER_KEY] = Caller(resolved)  # for the access line
         upstreams = request.app[UPSTREAMS_KEY]
-        base = upstreams.auth_url if service == "auth" else upstreams.files_url
+        await continue_if_expected(request, upstreams.body_cap(request, transfer_methods))
+        if service == "auth":
+            base, timeout = upstreams.auth_url, upstreams.auth_timeout
+        else:
+            transfer = sendfile or request.method in transfer_methods
+            base, timeout = upstreams.files_url, None if transfer else upstreams.files_timeout
         root = await upstreams.downloads_root() if sendfile else None
-        return await forward(request, upstreams.session, base, upstreams.secret, user_id, keep_token, root)
+        return await forward(
+            request, upstreams.session, base, upstreams.secret, user_id, keep_token, root, upstream_timeout=timeout
+        )
 
     return handler

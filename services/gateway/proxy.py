@@ -12,7 +12,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from shared.errors import UnavailableError
+from shared.errors import ExpectationFailedError, GatewayTimeoutError, PayloadTooLargeError, UnavailableError
 from shared.fileresponse import (
     ACCEL_REQUEST_HEADER,
     SENDFILE_ETAG_HEADER,
@@ -39,11 +39,33 @@ HOP_BY_HOP = frozenset(
         "proxy-authenticate",
         "proxy-authorization",
         "host",
+        "expect",  # answered here (`continue_if_expected`), never passed on
     }
 )
 NO_BODY_STATUSES = frozenset({204, 304})
 # Upstream answers up to this size are buffered and sent in one piece; larger ones are streamed.
 SMALL_BODY = 64 * 1024
+
+
+async def continue_if_expected(request: web.Request, body_cap: int) -> None:
+    """`Expect: 100-continue` is answered only here, once the caller is authenticated and the announced
+    body fits: a refused client never sends its body. aiohttp's own expect handler (which answers before
+    any check) is replaced on every route by `defer_expect`."""
+    expect = request.headers.get("Expect")
+    if expect is None:
+        return
+    if expect.strip().lower() != "100-continue":
+        raise ExpectationFailedError()
+    length = request.content_length
+    if length is not None and length > body_cap:
+        raise PayloadTooLargeError()
+    if request.version == aiohttp.HttpVersion11:
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the answer's own bytes are still to come
+
+
+async def defer_expect(request: web.Request) -> None:
+    """The route's expect handler: nothing before the handler's checks (see `continue_if_expected`)."""
 
 
 def _connection_listed(headers: CIMultiDict[str] | object) -> set[str]:
@@ -105,6 +127,7 @@ async def forward(
     user_id: str,
     keep_token: bool = False,
     sendfile_root: Path | None = None,
+    upstream_timeout: aiohttp.ClientTimeout | None = None,
 ) -> web.StreamResponse:
     """Stream the request to `base_url` and the answer back; with `sendfile_root`, let the files
     service hand a download over to be sent from the shared volume."""
@@ -123,6 +146,7 @@ async def forward(
             headers=headers,
             data=data,
             allow_redirects=False,
+            timeout=upstream_timeout if upstream_timeout is not None else session.timeout,
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
         ) as upstream:
             if sendfile_root is not None and upstream.status == 200 and SENDFILE_HEADER in upstream.headers:
@@ -150,5 +174,9 @@ async def forward(
         if response is not None and response.prepared:
             log.warning("upstream %s broke off mid-response: %r", base_url, exc)
             raise
+        if isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ConnectionTimeoutError):
+            # It took the request and said nothing in time (stopped, or stuck): 504, not a wait of minutes.
+            log.warning("upstream %s did not answer %s %s in time", base_url, request.method, request.path)
+            raise GatewayTimeoutError() from exc
         log.warning("upstream %s unavailable: %r", base_url, exc)
         raise UnavailableError() from exc

@@ -2,18 +2,22 @@
 
 from aiohttp import web
 
-from services.gateway.handlers import Access, get_stats, get_status, proxy_to
+from services.gateway.handlers import Access, Handler, get_stats, get_status, proxy_to
+from services.gateway.proxy import defer_expect
 
 
 def setup_routes(app: web.Application) -> None:
+    def add(path: str, handler: Handler) -> None:
+        app.router.add_route("*", path, handler, expect_handler=defer_expect)
+
     app.router.add_get("/status", get_status)
     app.router.add_get("/stats", get_stats)
-    app.router.add_route("*", "/users", proxy_to("auth", Access.REQUIRED, public_methods=frozenset({"POST"})))
-    app.router.add_route("*", "/connect", proxy_to("auth", Access.PUBLIC))
-    app.router.add_route("*", "/disconnect", proxy_to("auth", Access.REQUIRED, keep_token=True))
-    app.router.add_route("*", "/users/me", proxy_to("auth", Access.REQUIRED))
-    app.router.add_route("*", "/files", proxy_to("files", Access.REQUIRED))
-    app.router.add_route("*", "/files/{id}", proxy_to("files", Access.REQUIRED))
-    app.router.add_route("*", "/files/{id}/publish", proxy_to("files", Access.REQUIRED))
-    app.router.add_route("*", "/files/{id}/unpublish", proxy_to("files", Access.REQUIRED))
-    app.router.add_route("*", "/files/{id}/data", proxy_to("files", Access.OPTIONAL, sendfile=True))
+    add("/users", proxy_to("auth", Access.REQUIRED, public_methods=frozenset({"POST"})))
+    add("/connect", proxy_to("auth", Access.PUBLIC))
+    add("/disconnect", proxy_to("auth", Access.REQUIRED, keep_token=True))
+    add("/users/me", proxy_to("auth", Access.REQUIRED))
+    add("/files", proxy_to("files", Access.REQUIRED, transfer_methods=frozenset({"POST"})))
+    add("/files/{id}", proxy_to("files", Access.REQUIRED))
+    add("/files/{id}/publish", proxy_to("files", Access.REQUIRED))
+    add("/files/{id}/unpublish", proxy_to("files", Access.REQUIRED))
+    add("/files/{id}/data", proxy_to("files", Access.OPTIONAL, sendfile=True))
