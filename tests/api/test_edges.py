@@ -33,7 +33,7 @@ def edge_stack(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> 
         "MAX_UPLOAD_MB": "1",
     }
     running = stack_class()(backends, tmp_path_factory.mktemp("edges"), extra_env=env)
-    running.start()
+    running.start(without=("thumbnailer",))  # the session stack's thumbnailer takes every image job
     yield running
     running.stop()
 
