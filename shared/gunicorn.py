@@ -3,10 +3,39 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from shared.logs import logging_config
-from shared.runner import LISTEN_BACKLOG, raise_open_files_limit
+# Prometheus' multiprocess mode (shared/metrics.py): the workers share one directory of samples. The
+# variable must be set before prometheus_client is first imported (it picks its value store then), in the
+# master, so that every forked worker inherits both; hence here, before the imports below.
+from shared.settings import PROMETHEUS_MULTIPROC_VARIABLE as MULTIPROC_VARIABLE
+
+_MADE_HERE = not os.environ.get(MULTIPROC_VARIABLE)
+if _MADE_HERE:
+    os.environ[MULTIPROC_VARIABLE] = tempfile.mkdtemp(prefix="files-manager-metrics-")
+
+from shared.logs import logging_config  # noqa: E402
+from shared.runner import LISTEN_BACKLOG, raise_open_files_limit  # noqa: E402
+
+
+def _on_starting(server: Any) -> None:
+    """Samples of an earlier run in an operator's own directory would be added to this run's."""
+    for stale in Path(os.environ[MULTIPROC_VARIABLE]).glob("*.db"):
+        stale.unlink()
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]  # its in-flight gauge no longer counts
+
+
+def _on_exit(server: Any) -> None:
+    if _MADE_HERE:
+        shutil.rmtree(os.environ[MULTIPROC_VARIABLE], ignore_errors=True)
 
 
 def gunicorn_settings(
@@ -34,4 +63,7 @@ def gunicorn_settings(
         "loglevel": os.environ.get("LOG_LEVEL", "info").lower(),
         # gunicorn's control socket defaults to one path under $HOME, shared by every master on the host.
         "control_socket_disable": True,
+        "on_starting": _on_starting,
+        "child_exit": _child_exit,
+        "on_exit": _on_exit,
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from shared.http import json_response
+from shared.metrics import METRICS_PATH
 
 USER_HEADER = "X-FM-User"
 TIMESTAMP_HEADER = "X-FM-Timestamp"
@@ -76,7 +77,7 @@ def is_identity_header(name: str) -> bool:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", METRICS_PATH})  # probes and scrapes carry no signature
 
 
 def setup_identity(app: web.Application, secret: bytes) -> None:

@@ -27,6 +27,7 @@ from aiohttp import web
 from shared.errors import failure_rule
 from shared.health import Check, hold
 from shared.logs import NO_REQUEST, REQUEST_ID, well_formed
+from shared.metrics import JOB_DURATION, JOBS, QUEUE_DEPTH, Refresh
 from shared.settings import EngineSettings
 from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, open_sqlite, select_engine, sqlite_alive
 
@@ -102,6 +103,7 @@ class RetryPolicy:
 class JobQueue(Protocol):
     async def publish(self, queue: str, payload: Mapping[str, object]) -> None: ...
     async def consume(self, queue: str, handler: JobHandler) -> None: ...
+    async def depth(self, queue: str) -> int: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
 
@@ -114,14 +116,22 @@ def _stamped(payload: Mapping[str, object]) -> dict[str, object]:
     return {**payload, REQUEST_ID_FIELD: request_id} if request_id != NO_REQUEST else dict(payload)
 
 
-async def _handle_with_id(handler: JobHandler, payload: dict[str, Any]) -> None:
+async def _handle_with_id(queue: str, handler: JobHandler, payload: dict[str, Any]) -> None:
     """Run a job under the id of the request that caused it, so its log lines (and the internal calls it
-    makes) carry that id."""
+    makes) carry that id; count its outcome and time it (a failure is retried or, at the last attempt, dead)."""
     raw = payload.get(REQUEST_ID_FIELD)
     reset = REQUEST_ID.set(well_formed(raw if isinstance(raw, str) else None) or NO_REQUEST)
+    started = time.perf_counter()
+    outcome = "failed"
     try:
         await handler(payload)
+        outcome = "done"
+    except JobRejected:
+        outcome = "rejected"
+        raise
     finally:
+        JOBS.labels(queue, outcome).inc()
+        JOB_DURATION.labels(queue).observe(time.perf_counter() - started)
         REQUEST_ID.reset(reset)
 
 
@@ -232,7 +242,7 @@ class RabbitJobQueue:
         previous = headers.get("x-attempts", 0)
         attempt = (previous if isinstance(previous, int) else 0) + 1
         try:
-            await _handle_with_id(handler, _decode(message.body))
+            await _handle_with_id(queue, handler, _decode(message.body))
         except JobRejected as exc:
             log.warning("job on %s failed: %s", queue, exc)
             await self._send(
@@ -244,6 +254,7 @@ class RabbitJobQueue:
         except Exception as exc:  # noqa: BLE001 - a job's failure never stops the consumer
             if attempt >= self._policy.max_attempts:
                 log.error("job on %s dead after %d attempts: %r", queue, attempt, exc)
+                JOBS.labels(queue, "dead").inc()
                 await self._send(
                     channel,
                     f"{queue}.dead",
@@ -257,6 +268,12 @@ class RabbitJobQueue:
                     channel, self._policy.retry_queue(queue, attempt), message.body, {**headers, "x-attempts": attempt}
                 )
         await message.ack()
+
+    async def depth(self, queue: str) -> int:
+        """Messages ready in the queue (a declaration answers with the count; unacknowledged ones aside)."""
+        async with asyncio.timeout(self._publish_timeout):
+            declared = await self._declare(await self._ensure_channel(), queue)
+        return int(declared.declaration_result.message_count or 0)
 
     async def ping(self) -> bool:
         try:
@@ -331,13 +348,14 @@ class SqliteJobQueue:
 
     async def _run(self, queue: str, job_id: int, body: str, attempt: int, handler: JobHandler) -> None:
         try:
-            await _handle_with_id(handler, _decode(body))
+            await _handle_with_id(queue, handler, _decode(body))
         except JobRejected as exc:
             log.warning("job %d on %s failed: %s", job_id, queue, exc)
             await self._record("UPDATE jobs SET state = 'failed', last_error = ? WHERE id = ?", (str(exc), job_id))
         except Exception as exc:  # noqa: BLE001 - a job's failure never stops the consumer
             if attempt >= self._policy.max_attempts:
                 log.error("job %d on %s dead after %d attempts: %r", job_id, queue, attempt, exc)
+                JOBS.labels(queue, "dead").inc()
                 await self._record("UPDATE jobs SET state = 'dead', last_error = ? WHERE id = ?", (repr(exc), job_id))
             else:
                 wait = self._policy.delay(attempt)
@@ -348,6 +366,15 @@ class SqliteJobQueue:
                 )
         else:
             await self._record("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    async def depth(self, queue: str) -> int:
+        """Jobs ready to run now (not leased, not waiting for a retry)."""
+        rows = await fetch(
+            self._conn,
+            "SELECT COUNT(*) FROM jobs WHERE queue = ? AND state = 'ready' AND visible_at <= ?",
+            (queue, time.time()),
+        )
+        return int(rows[0][0])
 
     async def _record(self, sql: str, args: tuple[Any, ...]) -> None:
         """A job's outcome, retried while the file is locked; if it never lands the lease runs out and the
@@ -462,3 +489,15 @@ def setup_consumer(app: web.Application, queue: str, make_handler: Callable[[web
 
     app.cleanup_ctx.append(consumer_ctx)
     return consumer_ready
+
+
+def queue_depth(app: web.Application, queue: str) -> Refresh:
+    """A scrape-time refresh of `queue`'s depth gauge; an unreachable engine leaves the last value."""
+
+    async def refresh() -> None:
+        try:
+            QUEUE_DEPTH.labels(queue).set(await app[JOBS_KEY].depth(queue))
+        except Exception as exc:  # noqa: BLE001 - a scrape must answer whatever the broker does
+            log.warning("queue depth of %s not read: %r", queue, exc)
+
+    return refresh

@@ -22,7 +22,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from shared.identity import CALLER_KEY
+from shared.identity import CALLER_KEY, OPEN_PATHS
+from shared.metrics import IN_FLIGHT, observe_request
 from shared.settings import ConfigurationError
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -127,18 +128,23 @@ def configure(service: str) -> None:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def setup_request_logging(app: web.Application, make_ids: bool) -> None:
+def setup_request_logging(app: web.Application, service: str, make_ids: bool) -> None:
     """The outermost middleware: the request id (kept when well formed; made here when `make_ids`, as at the
-    gateway), then one access line once the answer is known. Never a query string, token or header value."""
+    gateway), then one access line and the request's metrics once the answer is known. Never a query string,
+    token or header value. Health checks and scrapes are neither logged nor counted."""
+    in_flight = IN_FLIGHT.labels(service)
 
     @web.middleware
     async def request_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in OPEN_PATHS:
+            return await handler(request)
         request_id = well_formed(request.headers.get(REQUEST_ID_HEADER))
         if request_id is None:
             request_id = new_request_id() if make_ids else NO_REQUEST
         reset = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status, sent = 500, 0
+        in_flight.inc()
         try:
             response = await handler(request)
             status = response.status
@@ -152,17 +158,20 @@ def setup_request_logging(app: web.Application, make_ids: bool) -> None:
                 exc.headers[REQUEST_ID_HEADER] = request_id
             raise
         finally:
-            if access_log.isEnabledFor(logging.INFO):
-                _access_line(request, status, sent, time.perf_counter() - started)
+            in_flight.dec()
+            _finished(service, request, status, sent, time.perf_counter() - started)
             REQUEST_ID.reset(reset)
 
     app.middlewares.insert(0, request_log_middleware)
 
 
-def _access_line(request: web.Request, status: int, sent: int, seconds: float) -> None:
+def _finished(service: str, request: web.Request, status: int, sent: int, seconds: float) -> None:
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "(no route)"
     received = request.content.total_bytes
+    observe_request(service, request.method, route, status, seconds, received, sent)
+    if not access_log.isEnabledFor(logging.INFO):
+        return
     caller = request.get(CALLER_KEY)
     user = caller.user_id if caller is not None else ""
     access_log.info(

@@ -115,6 +115,8 @@ def _internal_secret(data_dir: Path) -> bytes:
 
 
 MIB = 1024 * 1024
+# Where gunicorn's workers keep their Prometheus samples (shared/gunicorn.py sets it, shared/metrics.py reads it).
+PROMETHEUS_MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from shared.errors import setup_errors
 from shared.health import setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.identity import setup_identity
-from shared.jobs import JOBS_KEY, USER_QUEUE, JobHandler, setup_consumer, setup_job_queue
+from shared.jobs import JOBS_KEY, USER_QUEUE, JobHandler, queue_depth, setup_consumer, setup_job_queue
 from shared.logs import setup_request_logging
+from shared.metrics import setup_metrics
 from shared.tokens import TOKENS_KEY, setup_token_store
 
 SETTINGS_KEY = web.AppKey("settings", AuthSettings)
@@ -48,7 +49,7 @@ def create_app(settings: AuthSettings | None = None) -> web.Application:
     app = web.Application(client_max_size=64 * 1024, handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     setup_errors(app)
-    setup_request_logging(app, make_ids=False)
+    setup_request_logging(app, "auth", make_ids=False)
     setup_identity(app, settings.engines.internal_secret)
     checks = {
         "metadata": setup_metadata(app, settings.engines, SCHEMA),  # users
@@ -59,4 +60,5 @@ def create_app(settings: AuthSettings | None = None) -> web.Application:
     checks["consumer"] = setup_consumer(app, USER_QUEUE, welcome_mail)
     setup_routes(app)
     setup_health(app, checks)
+    setup_metrics(app, queue_depth(app, USER_QUEUE))
     return app

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import re
+import time
+from collections.abc import AsyncIterator
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from shared.metrics import HASH_WAIT
 
 # OWASP's minimum for Argon2id: m=19 MiB, t=2, p=1.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -27,8 +32,16 @@ class PasswordHashing:
         self._dummy: str | None = None
 
     async def hash(self, password: str) -> str:
-        async with self._slots:
+        async with self._slot():
             return await asyncio.to_thread(HASHER.hash, password)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """A hashing slot; the wait for it is measured (a login storm shows there first)."""
+        started = time.perf_counter()
+        async with self._slots:
+            HASH_WAIT.observe(time.perf_counter() - started)
+            yield
 
     async def _dummy_hash(self) -> str:
         if self._dummy is None:
@@ -47,7 +60,7 @@ class PasswordHashing:
         return await self._verify_argon2(stored, password)
 
     async def _verify_argon2(self, stored: str, password: str) -> bool:
-        async with self._slots:
+        async with self._slot():
             return await asyncio.to_thread(_verify, stored, password)
 
 

@@ -26,6 +26,7 @@ from shared.http import SERVER_HANDLER_ARGS
 from shared.identity import setup_identity
 from shared.jobs import JOBS_KEY, setup_job_queue
 from shared.logs import setup_request_logging
+from shared.metrics import setup_metrics
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def create_app(settings: FilesSettings | None = None) -> web.Application:
     app[MAX_UPLOAD_KEY] = settings.max_upload
     app[MAX_JSON_UPLOAD_KEY] = settings.max_json_upload
     setup_errors(app)
-    setup_request_logging(app, make_ids=False)
+    setup_request_logging(app, "files", make_ids=False)
     setup_identity(app, settings.engines.internal_secret)
     checks = {
         "metadata": setup_metadata(app, settings.engines, files_store.SCHEMA, tree_lease.SCHEMA),
@@ -110,4 +111,5 @@ def create_app(settings: FilesSettings | None = None) -> web.Application:
     app.cleanup_ctx.extend([library_ctx, reconciler_ctx])
     setup_routes(app)
     setup_health(app, checks)
+    setup_metrics(app)
     return app

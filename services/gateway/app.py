@@ -17,6 +17,7 @@ from shared.errors import setup_errors
 from shared.health import alive_at, setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.logs import setup_request_logging
+from shared.metrics import setup_metrics
 from shared.tokens import TOKENS_KEY, setup_token_store
 
 SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
@@ -66,7 +67,7 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
     app[SETTINGS_KEY] = settings
     setup_errors(app)
     setup_cors(app, settings.cors_origins, settings.cors_max_age)  # wraps the errors: they carry CORS too
-    setup_request_logging(app, make_ids=True)  # outermost
+    setup_request_logging(app, "gateway", make_ids=True)  # outermost
     tokens_ready = setup_token_store(app, settings.engines)  # the only store the gateway touches
     app.cleanup_ctx.extend([access_ctx, upstreams_ctx])
     setup_routes(app)
@@ -76,6 +77,8 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
 
     auth_ready, files_ready = alive_at(session, settings.auth_url), alive_at(session, settings.files_url)
     setup_health(app, {"tokens": tokens_ready, "auth": auth_ready, "files": files_ready})
+    if settings.metrics_port is not None:  # never on the public port (ADR 9)
+        setup_metrics(app, port=settings.metrics_port)
     return app
 
 

@@ -8,12 +8,21 @@ nearly doubled 1 KiB downloads through it (the file response's thread hops are i
 a few per cent elsewhere (ADR 8).
 """
 
+import os
 from typing import Any
 
 from shared.gunicorn import gunicorn_settings
 
 globals().update(gunicorn_settings("gateway", "HOST", "0.0.0.0", "PORT", 5000, workers=2))
 proc_name = "files-manager-gateway"
+
+# METRICS_PORT: a second listening socket, where the gateway answers GET /metrics and nothing else
+# (the public port never does). Off unless set.
+if os.environ.get("METRICS_PORT"):
+    bind = [
+        globals()["bind"],
+        f"{os.environ.get('METRICS_HOST') or os.environ.get('HOST', '0.0.0.0')}:{os.environ['METRICS_PORT']}",  # noqa: S104
+    ]
 
 
 def when_ready(server: Any) -> None:

@@ -24,6 +24,7 @@ class GatewaySettings:
     uploads: UploadCaps = UploadCaps(file=10240 * MIB, json_body=10240 * MIB // 3 * 4 + MIB)
     header_timeout: float = 20.0  # seconds from a request head's first byte to its last
     max_connections: int = 10000  # open client connections per worker process
+    metrics_port: int | None = None  # /metrics on a second listening port; none: not served
     cors_origins: tuple[str, ...] = ()  # none: no CORS; ("*",): any origin
     cors_max_age: int = 600
 
@@ -45,6 +46,7 @@ class GatewaySettings:
             uploads=UploadCaps.from_env(),
             header_timeout=env_float("HEADER_TIMEOUT", 20.0),
             max_connections=env_int("MAX_CONNECTIONS", 10000),
+            metrics_port=env_int("METRICS_PORT", 0) or None,
             cors_origins=parse_origins(env_str("CORS_ALLOWED_ORIGINS", "")),
             cors_max_age=env_int("CORS_MAX_AGE", 600),
         )

@@ -15,8 +15,9 @@ from shared.errors import setup_errors
 from shared.health import alive_at, setup_health
 from shared.http import SERVER_HANDLER_ARGS
 from shared.internal import InternalClient
-from shared.jobs import FILE_QUEUE, JobHandler, RetryPolicy, setup_consumer, setup_job_queue
+from shared.jobs import FILE_QUEUE, JobHandler, RetryPolicy, queue_depth, setup_consumer, setup_job_queue
 from shared.logs import setup_request_logging
+from shared.metrics import setup_metrics
 
 SETTINGS_KEY = web.AppKey("settings", ThumbnailerSettings)
 SESSION_KEY = web.AppKey("files_session", aiohttp.ClientSession)
@@ -41,7 +42,7 @@ def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
     app = web.Application(handler_args=SERVER_HANDLER_ARGS)
     app[SETTINGS_KEY] = settings
     setup_errors(app)
-    setup_request_logging(app, make_ids=False)
+    setup_request_logging(app, "thumbnailer", make_ids=False)
     checks = {"jobs": setup_job_queue(app, settings.engines, RetryPolicy(max_attempts=settings.max_attempts))}
     app.cleanup_ctx.append(session_ctx)
     checks["consumer"] = setup_consumer(app, FILE_QUEUE, thumbnail_worker)
@@ -51,4 +52,5 @@ def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
 
     checks["files"] = alive_at(session, settings.files_url)
     setup_health(app, checks)
+    setup_metrics(app, queue_depth(app, FILE_QUEUE))
     return app

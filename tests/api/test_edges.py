@@ -17,10 +17,11 @@ import pytest
 
 from tests.conftest import Api, stack_class
 from tests.support.engines import Backends
-from tests.support.stack import Stack
+from tests.support.stack import Stack, free_port
 
 HEADER_TIMEOUT = 2
 MAX_CONNECTIONS = 120  # per gateway worker; the stack runs two
+METRICS_PORT = free_port()
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,7 @@ def edge_stack(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> 
         "UPSTREAM_AUTH_TIMEOUT": "1",
         "UPSTREAM_FILES_TIMEOUT": "1",
         "MAX_UPLOAD_MB": "1",
+        "METRICS_PORT": str(METRICS_PORT),
     }
     running = stack_class()(backends, tmp_path_factory.mktemp("edges"), extra_env=env)
     running.start(without=("thumbnailer",))  # the session stack's thumbnailer takes every image job
@@ -208,3 +210,22 @@ async def test_an_unknown_expectation_is_417(edge_api: Api, edge_stack: Stack) -
     first, _, writer = await raw_post(edge_stack, post_head(10, token, expect="teapot"))
     writer.close()
     assert first.startswith(b"HTTP/1.1 417 "), first
+
+
+async def test_the_gateway_shows_metrics_on_its_metrics_port_only(edge_api: Api, http: aiohttp.ClientSession) -> None:
+    for _ in range(20):
+        status, _, _ = await edge_api.call("GET", "/status")
+        assert status == 200
+    status, body, _ = await edge_api.call("GET", "/metrics")
+    assert (status, body) == (404, {"error": "Not found"})
+    async with http.get(f"http://127.0.0.1:{METRICS_PORT}/metrics") as response:
+        assert response.status == 200
+        text = await response.text()
+    served = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("http_requests_total{") and 'route="/status"' in line and 'status="200"' in line
+    ]
+    assert sum(served) >= 20  # both workers' counts, added up
+    async with http.get(f"http://127.0.0.1:{METRICS_PORT}/status") as response:
+        assert response.status == 404  # the metrics port answers nothing else
