@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from services.files.blobs import BlobStorage, BlobWriter
 from shared.errors import PayloadTooLargeError, ValidationError
@@ -76,7 +77,8 @@ async def read_multipart(request: web.Request, blobs: BlobStorage, max_bytes: in
                 upload.fields[part.name] = await _read_field(part)
             else:
                 await part.release()
-    except (ValueError, AssertionError, KeyError) as exc:
+    except (ValueError, AssertionError, KeyError, HttpProcessingError) as exc:
+        # HttpProcessingError: a part's headers the HTTP parser refuses (a control byte in a part's name).
         await upload.discard()
         raise ValidationError("Malformed multipart body") from exc
     except BaseException:
