@@ -67,6 +67,11 @@ async def test_missing_bytes_on_disk_are_not_found(api: Api, store: DirectStore,
         ("notes.txt", "text/plain; charset=utf-8"),
         ("noextension", "application/octet-stream"),
         ("doc.pdf", "application/pdf"),
+        ("chapter_titles.md", "text/markdown; charset=utf-8"),  # the original's answer (mime-db)
+        ("config.yaml", "text/yaml; charset=utf-8"),
+        ("report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("song.flac", "audio/x-flac"),
+        ("png", "image/png"),  # a name that is only an extension, as mime-types reads it
     ],
 )
 async def test_content_type_from_the_name(api: Api, name: str, content_type: str) -> None:
