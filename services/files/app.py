@@ -14,7 +14,13 @@ from services.files import files_store, tree_lease
 from services.files.blobs import BlobStorage
 from services.files.files_store import file_store
 from services.files.fsck import Checker
-from services.files.handlers import BLOBS_KEY, LIBRARY_KEY, MAX_JSON_UPLOAD_KEY, MAX_UPLOAD_KEY
+from services.files.handlers import (
+    BLOBS_KEY,
+    CONTRACT_VIEWS_KEY,
+    LIBRARY_KEY,
+    MAX_JSON_UPLOAD_KEY,
+    MAX_UPLOAD_KEY,
+)
 from services.files.library import Library
 from services.files.routes import setup_routes
 from services.files.settings import FilesSettings
@@ -101,6 +107,7 @@ def create_app(settings: FilesSettings | None = None) -> web.Application:
     app[SETTINGS_KEY] = settings
     app[MAX_UPLOAD_KEY] = settings.max_upload
     app[MAX_JSON_UPLOAD_KEY] = settings.max_json_upload
+    app[CONTRACT_VIEWS_KEY] = settings.contract_views
     setup_errors(app)
     setup_request_logging(app, "files", make_ids=False)
     setup_identity(app, settings.engines.internal_secret)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from services.files.blobs import BlobStorage, StoredBlob
 from services.files.jsonupload import read_json_upload
-from services.files.library import Library
+from services.files.library import FileView, Library, contract_view
 from services.files.multipart import read_multipart
 from services.files.serving import send_file
 from services.files.uploads import form_to_body, parse_patch, parse_upload
@@ -20,6 +20,14 @@ LIBRARY_KEY = web.AppKey("library", Library)
 BLOBS_KEY = web.AppKey("blobs", BlobStorage)
 MAX_UPLOAD_KEY = web.AppKey("max_upload", int)
 MAX_JSON_UPLOAD_KEY = web.AppKey("max_json_upload", int)
+
+
+CONTRACT_VIEWS_KEY = web.AppKey("contract_views", bool)
+
+
+def present(request: web.Request, view: FileView, status: int = 200) -> web.Response:
+    """A file view as JSON: the richer view, or with STRICT_CONTRACT exactly the contract's six fields."""
+    return json_response(contract_view(view) if request.app[CONTRACT_VIEWS_KEY] else view, status=status)
 
 
 async def upload_file(request: web.Request) -> web.Response:
@@ -37,7 +45,7 @@ async def upload_file(request: web.Request) -> web.Response:
             view = await library.upload(caller, upload, staged.commit if staged and upload.type != "folder" else None)
         finally:
             await form.discard()  # a committed writer has nothing left to remove
-        return json_response(view, status=201)
+        return present(request, view, status=201)
     streamed = await read_json_upload(request, blobs, request.app[MAX_JSON_UPLOAD_KEY], request.app[MAX_UPLOAD_KEY])
     try:
         upload = parse_upload(streamed.body)
@@ -52,28 +60,30 @@ async def upload_file(request: web.Request) -> web.Response:
         view = await library.upload(caller, upload, stage if upload.type != "folder" else None)
     finally:
         await streamed.discard()  # a committed writer has nothing left to remove
-    return json_response(view, status=201)
+    return present(request, view, status=201)
 
 
 async def show_file(request: web.Request) -> web.Response:
-    return json_response(await request.app[LIBRARY_KEY].show(caller_of(request), request.match_info["id"]))
+    return present(request, await request.app[LIBRARY_KEY].show(caller_of(request), request.match_info["id"]))
 
 
 async def list_files(request: web.Request) -> web.Response:
     views = await request.app[LIBRARY_KEY].list_children(
         caller_of(request), request.query.get("parentId"), request.query.get("page")
     )
+    if request.app[CONTRACT_VIEWS_KEY]:
+        return json_response([contract_view(view) for view in views])
     return json_response(views)
 
 
 async def publish_file(request: web.Request) -> web.Response:
     view = await request.app[LIBRARY_KEY].set_public(caller_of(request), request.match_info["id"], True)
-    return json_response(view)
+    return present(request, view)
 
 
 async def unpublish_file(request: web.Request) -> web.Response:
     view = await request.app[LIBRARY_KEY].set_public(caller_of(request), request.match_info["id"], False)
-    return json_response(view)
+    return present(request, view)
 
 
 async def change_file(request: web.Request) -> web.Response:
@@ -81,7 +91,7 @@ async def change_file(request: web.Request) -> web.Response:
     if caller.anonymous:
         raise AuthenticationError()
     patch = parse_patch(await read_json_object(request))
-    return json_response(await request.app[LIBRARY_KEY].change(caller, request.match_info["id"], patch))
+    return present(request, await request.app[LIBRARY_KEY].change(caller, request.match_info["id"], patch))
 
 
 async def delete_file(request: web.Request) -> web.Response:

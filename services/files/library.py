@@ -48,13 +48,13 @@ class FileView(TypedDict):
     type: str
     isPublic: bool
     parentId: int | str
-    size: NotRequired[int | None]  # files and images
-    sha256: NotRequired[str | None]
+    size: NotRequired[int]  # files and images; every addition is left out when it has no value
+    sha256: NotRequired[str]
     mimeType: NotRequired[str]
-    thumbnail: NotRequired[str | None]  # images: pending, ready or failed
-    # Always present; NotRequired only so that they are written last, after the type's own fields.
-    createdAt: NotRequired[str | None]
-    updatedAt: NotRequired[str | None]
+    thumbnail: NotRequired[str]  # images: pending, ready or failed
+    # Written last, after the type's own fields.
+    createdAt: NotRequired[str]
+    updatedAt: NotRequired[str]
 
 
 def file_view(record: FileRecord) -> FileView:
@@ -66,15 +66,46 @@ def file_view(record: FileRecord) -> FileView:
         "isPublic": record.is_public,
         "parentId": record.parent_id,
     }
+    # The additions, each only when it has a value: a document an original deployment wrote has none.
     if record.type != "folder":
-        view["size"] = record.size
-        view["sha256"] = record.sha256
+        if record.size is not None:
+            view["size"] = record.size
+        if record.sha256 is not None:
+            view["sha256"] = record.sha256
         view["mimeType"] = content_type(record.name).split(";")[0]
-    if record.type == "image":
+    if record.type == "image" and record.thumbnail is not None:
         view["thumbnail"] = record.thumbnail
-    view["createdAt"] = _iso(record.created_at)
-    view["updatedAt"] = _iso(record.updated_at or record.created_at)
+    created, updated = _iso(record.created_at), _iso(record.updated_at or record.created_at)
+    if created is not None:
+        view["createdAt"] = created
+    if updated is not None:
+        view["updatedAt"] = updated
     return view
+
+
+CONTRACT_FIELDS = ("id", "userId", "name", "type", "isPublic", "parentId")
+
+
+class ContractView(TypedDict):
+    """The original's file view: these six fields, in this order, nothing else."""
+
+    id: str
+    userId: str
+    name: str
+    type: str
+    isPublic: bool
+    parentId: int | str
+
+
+def contract_view(view: FileView) -> ContractView:
+    return {
+        "id": view["id"],
+        "userId": view["userId"],
+        "name": view["name"],
+        "type": view["type"],
+        "isPublic": view["isPublic"],
+        "parentId": view["parentId"],
+    }
 
 
 def parse_page(raw: str | None) -> int:

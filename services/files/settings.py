@@ -25,6 +25,7 @@ class FilesSettings:
     blob_grace: float
     blob_sweep_interval: float
     tree_lease_seconds: float
+    contract_views: bool = False  # STRICT_CONTRACT: file views are exactly the contract's six fields
 
     @classmethod
     def from_env(cls) -> FilesSettings:
@@ -50,4 +51,5 @@ class FilesSettings:
             # How long the tree lease of a crashed holder blocks its owner's moves and deletes (renewed
             # every third of it while held).
             tree_lease_seconds=env_float("TREE_LEASE_SECONDS", LEASE_SECONDS),
+            contract_views=env_str("STRICT_CONTRACT", "false").strip().lower() in {"1", "true", "yes"},
         )
