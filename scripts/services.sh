@@ -25,6 +25,9 @@ log() { printf 'services: %s\n' "$*" >&2; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# The pid of the process listening on 127.0.0.1:PORT (iproute2's ss), or nothing.
+listener_pid() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u || true; }
+
 wait_port() {
   local port=$1 name=$2 tries=${3:-120}
   for _ in $(seq "$tries"); do
@@ -159,9 +162,10 @@ start_mongo() {
 stop_mongo() {
   # SIGTERM is graceful: FerretDB closes its listener but keeps serving open client connections.
   # An outage drops them, so a process still alive after two seconds is killed.
-  # The pid file, or whichever FerretDB listens on the port (one started from another checkout).
+  # The recorded pid, or (started from another checkout, whose pid file is elsewhere) the process that
+  # owns our port's listening socket: the engine this script serves on that port, never a name match.
   local pids
-  pids="$(cat "$STATE/ferretdb/ferretdb.pid" 2>/dev/null || true) $(pgrep -f "ferretdb .*--listen-addr=127.0.0.1:$MONGO_PORT" || true)"
+  pids="$(cat "$STATE/ferretdb/ferretdb.pid" 2>/dev/null || true) $(listener_pid "$MONGO_PORT")"
   for pid in $pids; do
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 8); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
