@@ -39,8 +39,8 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class FileView(TypedDict):
-    """The contract's six fields with their exact meaning, then additive metadata (ADR 5)."""
+class ContractView(TypedDict):
+    """The original's file view: these six fields, in this order, nothing else."""
 
     id: str
     userId: str
@@ -48,6 +48,11 @@ class FileView(TypedDict):
     type: str
     isPublic: bool
     parentId: int | str
+
+
+class FileView(ContractView):
+    """The contract's six fields with their exact meaning, then additive metadata (ADR 5)."""
+
     size: NotRequired[int]  # files and images; every addition is left out when it has no value
     sha256: NotRequired[str]
     mimeType: NotRequired[str]
@@ -81,20 +86,6 @@ def file_view(record: FileRecord) -> FileView:
     if updated is not None:
         view["updatedAt"] = updated
     return view
-
-
-CONTRACT_FIELDS = ("id", "userId", "name", "type", "isPublic", "parentId")
-
-
-class ContractView(TypedDict):
-    """The original's file view: these six fields, in this order, nothing else."""
-
-    id: str
-    userId: str
-    name: str
-    type: str
-    isPublic: bool
-    parentId: int | str
 
 
 def contract_view(view: FileView) -> ContractView:

@@ -39,6 +39,10 @@ TOKEN: list[dict[str, list[str]]] = [{"token": []}]
 COMMON: dict[str, Schema] = {"503": UNAVAILABLE, "504": TIMEOUT}
 
 
+def json_body(schema: Schema) -> Schema:
+    return {"required": True, "content": {JSON: {"schema": schema}}}
+
+
 def operation(summary: str, responses: dict[str, Schema], **more: Any) -> Schema:
     return {"summary": summary, **more, "responses": {**responses, **COMMON}}
 
@@ -152,18 +156,13 @@ def _paths() -> dict[str, Schema]:
                     "507": FULL,
                 },
                 security=[],
-                requestBody={
-                    "required": True,
-                    "content": {
-                        JSON: {
-                            "schema": {
-                                "type": "object",
-                                "required": ["email", "password"],
-                                "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
-                            }
-                        }
-                    },
-                },
+                requestBody=json_body(
+                    {
+                        "type": "object",
+                        "required": ["email", "password"],
+                        "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
+                    }
+                ),
             )
         },
         "/connect": {
@@ -251,21 +250,13 @@ def _paths() -> dict[str, Schema]:
                     "413": TOO_LARGE,
                 },
                 security=TOKEN,
-                requestBody={
-                    "required": True,
-                    "content": {
-                        JSON: {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "name": {"type": "string"},
-                                    "parentId": {"type": ["integer", "string"]},
-                                },
-                                "additionalProperties": False,
-                            }
-                        }
-                    },
-                },
+                requestBody=json_body(
+                    {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}, "parentId": {"type": ["integer", "string"]}},
+                        "additionalProperties": False,
+                    }
+                ),
             ),
             "delete": operation(
                 "Delete a file (its bytes and thumbnails) or a folder with everything under it",
@@ -273,21 +264,16 @@ def _paths() -> dict[str, Schema]:
                 security=TOKEN,
             ),
         },
-        "/files/{id}/publish": {
-            **file_ops,
-            "put": operation(
-                "Make the record public",
-                {"200": ok("The record", ref("File")), "401": UNAUTHORIZED, "404": NOT_FOUND},
-                security=TOKEN,
-            ),
-        },
-        "/files/{id}/unpublish": {
-            **file_ops,
-            "put": operation(
-                "Make the record private",
-                {"200": ok("The record", ref("File")), "401": UNAUTHORIZED, "404": NOT_FOUND},
-                security=TOKEN,
-            ),
+        **{
+            f"/files/{{id}}/{action}": {
+                **file_ops,
+                "put": operation(
+                    f"Make the record {state}",
+                    {"200": ok("The record", ref("File")), "401": UNAUTHORIZED, "404": NOT_FOUND},
+                    security=TOKEN,
+                ),
+            }
+            for action, state in (("publish", "public"), ("unpublish", "private"))
         },
         "/files/{id}/data": {
             **file_ops,
