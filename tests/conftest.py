@@ -52,6 +52,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if belongs(item)]
 
 
+def extra_stack(
+    backends: Backends, tmp_path_factory: pytest.TempPathFactory, name: str, env: dict[str, str]
+) -> Iterator[Stack]:
+    """A second stack beside the session's, with settings of its own, for one module's fixture. It runs
+    without a thumbnailer: on the engine set's shared broker it would compete with the session's for jobs."""
+    running = stack_class()(backends, tmp_path_factory.mktemp(name), extra_env=env)
+    running.start(without=("thumbnailer",))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture(scope="session")
 def backends() -> Backends:
     return selected_backends()

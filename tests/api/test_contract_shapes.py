@@ -13,8 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import Api, stack_class
-from tests.support.direct import DirectStore
+from tests.conftest import extra_stack
 from tests.support.engines import Backends
 from tests.support.images import image_bytes
 from tests.support.stack import Stack
@@ -25,10 +24,7 @@ ADDITIONS = {"size", "sha256", "mimeType", "thumbnail", "createdAt", "updatedAt"
 
 @pytest.fixture(scope="module")
 def strict_stack(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = stack_class()(backends, tmp_path_factory.mktemp("strict"), extra_env={"STRICT_CONTRACT": "true"})
-    running.start(without=("thumbnailer",))  # the session stack's thumbnailer takes every image job
-    yield running
-    running.stop()
+    yield from extra_stack(backends, tmp_path_factory, "strict", {"STRICT_CONTRACT": "true"})
 
 
 async def raw_views(session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
@@ -99,17 +95,3 @@ async def test_the_default_view_is_the_contract_then_additions(http: aiohttp.Cli
         keys = keys_of(view)
         assert keys[:6] == CONTRACT and set(keys[6:]) <= ADDITIONS, keys
         assert all(value is not None for _, value in view), view
-
-
-async def test_documents_of_an_original_deployment_come_back_without_nulls(
-    api: Api, store: DirectStore, stack: Stack
-) -> None:
-    user_id, token = await api.new_user()
-    stack.folder.mkdir(parents=True, exist_ok=True)
-    local = stack.folder / str(uuid.uuid4())
-    local.write_bytes(b"written by the original")
-    file_id = store.insert_file(user_id, "old.txt", "file", parent_id="0", local_path=str(local))
-    status, view, _ = await api.call("GET", f"/files/{file_id}", token=token)
-    assert status == 200
-    assert None not in view.values(), view
-    assert list(view)[:6] == CONTRACT and view["mimeType"] == "text/plain"

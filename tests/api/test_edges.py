@@ -15,7 +15,7 @@ import aiohttp
 import psutil
 import pytest
 
-from tests.conftest import Api, stack_class
+from tests.conftest import Api, extra_stack
 from tests.support.engines import Backends
 from tests.support.stack import Stack, free_port
 
@@ -34,10 +34,7 @@ def edge_stack(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> 
         "MAX_UPLOAD_MB": "1",
         "METRICS_PORT": str(METRICS_PORT),
     }
-    running = stack_class()(backends, tmp_path_factory.mktemp("edges"), extra_env=env)
-    running.start(without=("thumbnailer",))  # the session stack's thumbnailer takes every image job
-    yield running
-    running.stop()
+    yield from extra_stack(backends, tmp_path_factory, "edges", env)
 
 
 @pytest.fixture

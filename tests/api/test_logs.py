@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import Api, stack_class
+from tests.conftest import Api, extra_stack
 from tests.support.engines import Backends
 from tests.support.images import image_bytes
 from tests.support.inprocess import eventually
@@ -29,10 +29,7 @@ HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
 @pytest.fixture(scope="module")
 def json_stack(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = stack_class()(backends, tmp_path_factory.mktemp("json-logs"), extra_env={"LOG_FORMAT": "json"})
-    running.start(without=("thumbnailer",))  # the session stack's thumbnailer takes every image job
-    yield running
-    running.stop()
+    yield from extra_stack(backends, tmp_path_factory, "json-logs", {"LOG_FORMAT": "json"})
 
 
 @pytest.fixture

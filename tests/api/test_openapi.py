@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from services.gateway.openapi import SPEC
-from tests.conftest import stack_class
+from tests.conftest import extra_stack
 from tests.support.engines import Backends
 from tests.support.stack import Stack
 
@@ -44,10 +44,7 @@ def fuzz_stack(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> 
     # Thousands of generated logins from one address would trip the per-address limit (and, on the shared
     # token store of the engine set, lock the rest of the suite out): off on this stack only.
     env = {"LOGIN_MAX_FAILURES_PER_ADDRESS": "0"}
-    running = stack_class()(backends, tmp_path_factory.mktemp("fuzz"), extra_env=env)
-    running.start(without=("thumbnailer",))  # the session stack's thumbnailer takes every image job
-    yield running
-    running.stop()
+    yield from extra_stack(backends, tmp_path_factory, "fuzz", env)
 
 
 @pytest.fixture(scope="module")
