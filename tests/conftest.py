@@ -13,7 +13,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from tests.support.direct import DirectStore
-from tests.support.engines import Backends, selected_backends
+from tests.support.engines import Backends, own_broker, selected_backends
 from tests.support.inprocess import Signed, embedded_environment
 from tests.support.stack import Stack
 
@@ -55,10 +55,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def extra_stack(
     backends: Backends, tmp_path_factory: pytest.TempPathFactory, name: str, env: dict[str, str]
 ) -> Iterator[Stack]:
-    """A second stack beside the session's, with settings of its own, for one module's fixture. It runs
-    without a thumbnailer: on the engine set's shared broker it would compete with the session's for jobs."""
-    running = stack_class()(backends, tmp_path_factory.mktemp(name), extra_env=env)
-    running.start(without=("thumbnailer",))
+    """A second stack beside the session's, with settings of its own, for one module's fixture; on the
+    engine set with a broker virtual host of its own, so that neither stack's consumers take the other's jobs."""
+    running = stack_class()(backends, tmp_path_factory.mktemp(name), extra_env={**own_broker(backends, name), **env})
+    running.start()
     try:
         yield running
     finally:

@@ -1,7 +1,6 @@
 """The welcome mail reaches a real SMTP server (aiosmtpd) from the running auth service."""
 
 import email
-import uuid
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
@@ -10,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import Api
-from tests.support.engines import Backends, control
+from tests.support.engines import Backends, own_broker
 from tests.support.inprocess import eventually
 from tests.support.stack import Stack, free_port
 
@@ -26,12 +25,7 @@ class Inbox:
 
 @pytest.fixture
 def smtp_stack(backends: Backends, tmp_path: Path) -> Iterator[tuple[Stack, Inbox]]:
-    extra = {}
-    if backends.real:
-        # Its own virtual host: the session stack's auth must not take this stack's userQueue jobs.
-        vhost = f"mail-{uuid.uuid4().hex[:8]}"
-        control("vhost", vhost)
-        extra["AMQP_URL"] = f"{str(backends.amqp_url).rstrip('/')}/{vhost}"
+    extra = own_broker(backends, "mail")  # the session stack's auth must not take this stack's userQueue jobs
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)

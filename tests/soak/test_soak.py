@@ -27,7 +27,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import Api
-from tests.support.engines import Backends, control
+from tests.support.engines import Backends, own_broker
 from tests.support.images import image_bytes
 from tests.support.stack import ROOT, Stack
 
@@ -45,10 +45,8 @@ def soak_stack(backends: Backends, tmp_path: Path) -> Iterator[Stack]:
         "TREE_LEASE_SECONDS": "2",
         "LOG_LEVEL": "WARNING",
     }
-    if backends.real:  # its own database and virtual host: the session stack must not see these jobs
-        vhost = f"soak-{uuid.uuid4().hex[:8]}"
-        control("vhost", vhost)
-        extra["AMQP_URL"] = f"{str(backends.amqp_url).rstrip('/')}/{vhost}"
+    extra.update(own_broker(backends, "soak"))  # the session stack must not see these jobs
+    if backends.real:  # nor these records
         extra["DB_DATABASE"] = f"fm_soak_{uuid.uuid4().hex[:8]}"
     running = Stack(backends, tmp_path, extra_env=extra)
     running.start()

@@ -96,3 +96,14 @@ def control(action: str, engine: str) -> None:
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "services.sh"
     subprocess.run(["bash", str(script), action, engine], check=True, capture_output=True, timeout=300)
+
+
+def own_broker(backends: Backends, prefix: str) -> dict[str, str]:
+    """The environment giving a second stack a RabbitMQ virtual host of its own on the engine set, so that
+    the session stack's consumers never take its jobs (nor it theirs); nothing on the embedded set, whose
+    jobs live in each stack's own file."""
+    if not backends.real:
+        return {}
+    vhost = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    control("vhost", vhost)
+    return {"AMQP_URL": f"{str(backends.amqp_url).rstrip('/')}/{vhost}"}

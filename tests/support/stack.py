@@ -66,17 +66,13 @@ class Stack:
     def log(self, name: str) -> str:
         return self.log_path(name).read_text(errors="replace")
 
-    def start(self, without: tuple[str, ...] = ()) -> None:
-        """All four (or all but `without`), or none: a service that fails to come up stops the ones already
-        running. A second stack on the session's engines goes without the thumbnailer, which would compete
-        with the session's for its jobs on the shared broker."""
+    def start(self) -> None:
+        """All four, or none: a service that fails to come up stops the ones already running."""
         try:
             for name in SERVICES:
-                if name not in without:
-                    self.start_service(name, wait=False)
+                self.start_service(name, wait=False)
             for name in SERVICES:
-                if name not in without:
-                    self.wait_healthy(name)
+                self.wait_healthy(name)
         except BaseException:
             self.stop()
             raise
