@@ -3,9 +3,17 @@ column was produced by that JavaScript package; the pinned database file is chec
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
 import pytest
 
 from services.files.mime import FALLBACK, MIME_DB_SHA256, content_type, database_digest, extension_of
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # extension → mime-types' contentType('f.<ext>') (None: mime-types knows no type; we send the fallback)
 MIME_DB_ANSWERS = [
@@ -116,3 +124,34 @@ def test_the_extension_is_nodes_extname_of_x_dot_name(name: str, extension: str)
 def test_the_pinned_database_is_mime_db_as_published() -> None:
     """scripts/refresh_mime_db.py writes it byte for byte; a hand edit changes the digest."""
     assert database_digest() == MIME_DB_SHA256
+
+
+def test_an_installed_package_carries_the_database(tmp_path: Path) -> None:
+    """What the images install (`pip install .`, not this checkout): the wheel holds mime_db.json and answers
+    from it, in a process that sees only the wheel's contents."""
+    source = tmp_path / "source"  # a copy: building writes build/ and egg-info beside the sources
+    for name in ("pyproject.toml", "README.md"):
+        source.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, source / name)
+    for package in ("services", "shared"):
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = tmp_path.glob("files_manager-*.whl")
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(unpacked)
+    probe = "from services.files.mime import content_type; print(content_type('chapter_titles.md'))"
+    answer = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(unpacked)!r}); {probe}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    ).stdout.strip()
+    assert answer == "text/markdown; charset=utf-8"
