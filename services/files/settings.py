@@ -25,7 +25,7 @@ class FilesSettings:
     blob_grace: float
     blob_sweep_interval: float
     tree_lease_seconds: float
-    contract_views: bool = False  # STRICT_CONTRACT: file views are exactly the contract's six fields
+    contract_views: bool  # STRICT_CONTRACT: file views are exactly the contract's six fields
 
     @classmethod
     def from_env(cls) -> FilesSettings:

@@ -28,12 +28,12 @@ class Upstreams:
     auth_url: str
     files_url: str
     secret: bytes
-    sendfile_root: Path | None = None
+    sendfile_root: Path | None
     # Per route (ADR 9): auth answers in seconds; the files service's metadata routes within a minute;
     # transfers (uploads, downloads) may be silent for longer (the session's own timeout).
-    auth_timeout: aiohttp.ClientTimeout | None = None
-    files_timeout: aiohttp.ClientTimeout | None = None
-    uploads: UploadCaps | None = None
+    auth_timeout: aiohttp.ClientTimeout
+    files_timeout: aiohttp.ClientTimeout
+    uploads: UploadCaps
     _root_seen: Path | None = None
 
     @property
@@ -46,7 +46,7 @@ class Upstreams:
 
     def body_cap(self, request: web.Request, transfer_methods: frozenset[str]) -> int:
         """The largest body the upstream would take for this request (for `Expect: 100-continue`)."""
-        if self.uploads is None or request.method not in transfer_methods:
+        if request.method not in transfer_methods:
             return MIB
         if request.content_type == "application/json":
             return self.uploads.json_body
@@ -178,6 +178,7 @@ def proxy_to(
                 request[CALLER_KEY] = Caller(resolved)  # for the access line
         upstreams = request.app[UPSTREAMS_KEY]
         await continue_if_expected(request, upstreams.body_cap(request, transfer_methods))
+        timeout: aiohttp.ClientTimeout | None  # None: the session's own, for transfers
         if service == "auth":
             base, timeout = upstreams.auth_url, upstreams.auth_timeout
         else:

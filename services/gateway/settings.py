@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.gateway.cors import parse_origins
-from shared.settings import MIB, EngineSettings, UploadCaps, env_float, env_int, env_str, folder_path
+from shared.settings import EngineSettings, UploadCaps, env_float, env_int, env_str, folder_path
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,12 @@ class GatewaySettings:
     upstream_auth_timeout: float
     upstream_files_timeout: float  # the files service's other routes
     sendfile_root: Path | None  # FOLDER_PATH when the gateway shares the volume and sends downloads itself
-    uploads: UploadCaps = UploadCaps(file=10240 * MIB, json_body=10240 * MIB // 3 * 4 + MIB)
-    header_timeout: float = 20.0  # seconds from a request head's first byte to its last
-    max_connections: int = 10000  # open client connections per worker process
-    metrics_port: int | None = None  # /metrics on a second listening port; none: not served
-    cors_origins: tuple[str, ...] = ()  # none: no CORS; ("*",): any origin
-    cors_max_age: int = 600
+    uploads: UploadCaps
+    header_timeout: float  # seconds from a request head's first byte to its last
+    max_connections: int  # open client connections per worker process
+    metrics_port: int | None  # /metrics on a second listening port; none: not served
+    cors_origins: tuple[str, ...]  # none: no CORS; ("*",): any origin
+    cors_max_age: int
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
