@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from shared.errors import Handler
 from shared.http import json_response
 from shared.metrics import METRICS_PATH
 
@@ -74,8 +75,6 @@ def is_identity_header(name: str) -> bool:
     normalised = name.lower().replace("_", "-")
     return normalised.startswith(IDENTITY_PREFIX) or normalised in {"x-user-id", "x-forwarded-user"}
 
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", METRICS_PATH})  # probes and scrapes carry no signature
 

@@ -15,13 +15,13 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from shared.errors import Handler
 from shared.identity import CALLER_KEY, OPEN_PATHS
 from shared.metrics import IN_FLIGHT, observe_request
 from shared.settings import ConfigurationError
@@ -123,9 +123,6 @@ def logging_config(service: str) -> dict[str, Any]:
 
 def configure(service: str) -> None:
     logging.config.dictConfig(logging_config(service))
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def setup_request_logging(app: web.Application, service: str, make_ids: bool) -> None:

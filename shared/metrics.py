@@ -27,6 +27,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from shared.errors import Handler
 from shared.settings import PROMETHEUS_MULTIPROC_VARIABLE
 
 METRICS_PATH = "/metrics"
@@ -84,9 +85,6 @@ def observe_request(
 def local_port(request: web.Request) -> int | None:
     sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
     return int(sockname[1]) if isinstance(sockname, tuple) and len(sockname) >= 2 else None
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def setup_metrics(app: web.Application, refresh: Refresh | None = None, port: int | None = None) -> None:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from services.gateway.authn import TokenResolver
 from services.gateway.proxy import continue_if_expected, forward
-from shared.errors import AuthenticationError, UnavailableError
+from shared.errors import AuthenticationError, Handler, UnavailableError
 from shared.http import json_response
 from shared.identity import ANONYMOUS, CALLER_KEY, Caller
 from shared.internal import STATS_PATH, FileCount, InternalClient, UserCount
@@ -148,9 +148,6 @@ async def get_stats(request: web.Request) -> web.Response:
     user_count: UserCount = users
     file_count: FileCount = files
     return json_response({"users": user_count["users"], "files": file_count["files"]})
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def proxy_to(

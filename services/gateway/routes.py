@@ -3,9 +3,10 @@
 from aiohttp import web
 from swagger_ui import api_doc
 
-from services.gateway.handlers import Access, Handler, get_stats, get_status, proxy_to
+from services.gateway.handlers import Access, get_stats, get_status, proxy_to
 from services.gateway.openapi import SPEC
 from services.gateway.proxy import defer_expect
+from shared.errors import Handler
 from shared.http import json_response
 
 
