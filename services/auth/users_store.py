@@ -11,7 +11,7 @@ from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.database import Metadata, MetadataSchema, MongoDatabase, new_id, parse_object_id
+from shared.database import Metadata, MetadataSchema, MongoDatabase, new_id, ordered_id, parse_object_id
 from shared.sqlite import SqliteSchema, fetch
 
 
@@ -75,7 +75,7 @@ class MongoUserStore:
         return _user_from_doc(doc) if doc else None
 
     async def insert(self, email: str, password: str) -> User:
-        doc = {"_id": ObjectId(), "email": email, "password": password}
+        doc = {"_id": ordered_id(), "email": email, "password": password}
         try:
             await self._users.insert_one(doc)
         except DuplicateKeyError as exc:
