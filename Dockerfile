@@ -1,9 +1,12 @@
-# syntax=docker/dockerfile:1
 # One multi-stage file, one target per service:
 #   docker build --target gateway -t files-manager-gateway .
+# BASE_IMAGE: any Debian-based image with Python 3.11 as `python` (and its venv module); machines that cannot
+# reach Docker Hub build one locally (scripts/docker.sh images) and pass it with --build-arg.
 # Runtime images hold the virtualenv and the code only: no compiler, no pip cache, a non-root user.
 
-FROM python:3.11-slim AS build
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
@@ -13,7 +16,7 @@ COPY shared ./shared
 COPY services ./services
 RUN pip install -c constraints.txt .
 
-FROM python:3.11-slim AS runtime
+FROM ${BASE_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --home-dir /nonexistent --shell /usr/sbin/nologin app \
  && mkdir -p /data /files \
