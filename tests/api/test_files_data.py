@@ -1,8 +1,12 @@
 """GET /files/:id/data: the public/private matrix, folders, sizes, Content-Type."""
 
+import asyncio
+
 import pytest
 
+from services.files.mime import FALLBACK
 from tests.conftest import Api
+from tests.files.test_mime import MIME_DB_ANSWERS
 from tests.support.direct import DirectStore
 from tests.support.stack import Stack
 
@@ -80,6 +84,20 @@ async def test_content_type_from_the_name(api: Api, name: str, content_type: str
     status, body, response = await api.call("GET", f"/files/{view['id']}/data", token=token)
     assert status == 200 and body == b"\x00\x01bytes"
     assert response.headers["Content-Type"] == content_type
+
+
+async def test_every_extension_of_the_mime_db_table_is_sent_as_mime_types_answers(api: Api) -> None:
+    """The whole table of tests/files/test_mime.py through the gateway: what the running service (in
+    containers: its image) answers, not only the module on this machine."""
+    _, token = await api.new_user()
+    views = await asyncio.gather(*(api.upload(token, f"sample.{ext}", "file", b"x") for ext, _ in MIME_DB_ANSWERS))
+    sent = {}
+    for (extension, _), view in zip(MIME_DB_ANSWERS, views, strict=True):
+        url = f"{api.base}/files/{view['id']}/data"
+        async with api.session.get(url, headers={"X-Token": token}) as response:  # raw: some are JSON types
+            assert (response.status, await response.read()) == (200, b"x"), extension
+            sent[extension] = response.headers["Content-Type"]
+    assert sent == {extension: expected or FALLBACK for extension, expected in MIME_DB_ANSWERS}
 
 
 @pytest.mark.parametrize("size", ["0", "50", "abc", "-100", "500x", "1e3", "../../etc/passwd", ""])
