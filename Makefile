@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-embedded test-engines test-integration compose-config services services-stop check bench fsck soak clean
+.PHONY: run test test-embedded test-engines test-integration compose-config compose-test services services-stop check bench fsck soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test-integration: $(STAMP)
 
 compose-config:
 	bash scripts/compose-check.sh
+
+# docker-compose.yml run by Docker: build, up, tests/api through the published port, crash/restart/scale, down -v.
+compose-test: $(STAMP)
+	PYTHON=$(BIN)/python bash scripts/compose-test.sh
 
 services:
 	bash scripts/services.sh start

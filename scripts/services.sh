@@ -7,6 +7,7 @@
 #   scripts/services.sh start|stop NAME  one engine: redis, rabbitmq or mongo
 #   scripts/services.sh env              print the environment that points the product at them
 #   scripts/services.sh vhost NAME       add a RabbitMQ virtual host (tests isolate extra stacks with it)
+#   scripts/services.sh build-ferretdb   build the FerretDB binary only (the compose test's stand-in image)
 #
 # Idempotent: an engine already answering is left alone. State lives in .engines/ (git-ignored).
 set -euo pipefail
@@ -199,5 +200,6 @@ case "$action:$target" in
   start:redis | start:rabbitmq | start:mongo | stop:redis | stop:rabbitmq | stop:mongo) "${action}_${target}" ;;
   env:*) print_env ;;
   vhost:*) add_vhost "$target" ;;
+  build-ferretdb:*) build_ferretdb ;;
   *) echo "usage: $0 [start|stop [redis|rabbitmq|mongo]] | env" >&2; exit 2 ;;
 esac

@@ -25,26 +25,39 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def stack_class() -> type[Stack]:
-    """FM_STACK=compose: the services as docker-compose.yml runs them (gunicorn); otherwise as `make run` does."""
+    """FM_STACK=compose: the services as docker-compose.yml runs them (gunicorn), on this machine;
+    FM_STACK=docker: docker-compose.yml run by Docker (`make compose-test`); otherwise as `make run` does."""
     import os
 
     if os.environ.get("FM_STACK") == "compose":
         from tests.support.compose import ComposeStack
 
         return ComposeStack
+    if os.environ.get("FM_STACK") == "docker":
+        from tests.support.docker import DockerStack
+
+        return DockerStack
     return Stack
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Outage tests stop real engines: engines run only. Integration tests: compose harness only.
+    """Outage tests stop real engines: engines run only. Integration tests: compose harness only. Docker
+    tests: containers only, where what needs the services as processes of this machine is left out.
     What does not belong to this run is reported as deselected."""
     import os
 
-    engines = os.environ.get("FM_BACKENDS", "embedded") == "engines"
+    docker = os.environ.get("FM_STACK") == "docker"
+    engines = docker or os.environ.get("FM_BACKENDS", "embedded") == "engines"
     compose = os.environ.get("FM_STACK") == "compose"
 
     def belongs(item: pytest.Item) -> bool:
-        return (engines or "engines" not in item.keywords) and (compose or "integration" not in item.keywords)
+        if docker and "processes" in item.keywords:
+            return False
+        return (
+            (engines or "engines" not in item.keywords)
+            and (compose or "integration" not in item.keywords)
+            and (docker or "docker" not in item.keywords)
+        )
 
     deselected = [item for item in items if not belongs(item)]
     if deselected:
@@ -67,18 +80,27 @@ def extra_stack(
 
 @pytest.fixture(scope="session")
 def backends() -> Backends:
+    import os
+
+    if os.environ.get("FM_STACK") == "docker":  # the engines in the stack's containers, not this machine's
+        from tests.support.docker import docker_backends
+
+        return docker_backends()
     return selected_backends()
 
 
 @pytest.fixture(scope="session")
 def stack(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    import os
+
     workdir = tmp_path_factory.mktemp("stack")
     running = stack_class()(backends, workdir)
-    if backends.real:
+    if backends.real and os.environ.get("FM_STACK") != "docker":  # containers start with empty volumes
         _reset_engines(backends)
     running.start()
     yield running
     running.stop()
+    running.discard()
 
 
 def _reset_engines(backends: Backends) -> None:
@@ -111,7 +133,7 @@ def _reset_engines(backends: Backends) -> None:
 
 @pytest.fixture(scope="session")
 def store(stack: Stack, backends: Backends) -> Iterator[DirectStore]:
-    direct = DirectStore(backends, stack.data_dir)
+    direct = DirectStore(backends, stack.data_dir, stack.host_path, stack.service_path)
     yield direct
     direct.close()
 

@@ -82,6 +82,7 @@ async def walk(session: aiohttp.ClientSession, base: str) -> list[list[tuple[str
     return views
 
 
+@pytest.mark.processes  # a second stack
 async def test_strict_mode_answers_exactly_the_contract_shape(http: aiohttp.ClientSession, strict_stack: Stack) -> None:
     views = await walk(http, strict_stack.url)
     assert len(views) == 9

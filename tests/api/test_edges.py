@@ -19,6 +19,8 @@ from tests.conftest import Api, extra_stack
 from tests.support.engines import Backends
 from tests.support.stack import Stack, free_port
 
+pytestmark = pytest.mark.processes  # a second stack with settings of its own
+
 HEADER_TIMEOUT = 2
 MAX_CONNECTIONS = 120  # per gateway worker; the stack runs two
 METRICS_PORT = free_port()

@@ -3,6 +3,7 @@
 import hashlib
 
 import aiohttp
+import pytest
 
 from tests.conftest import Api
 from tests.support.direct import DirectStore
@@ -14,6 +15,7 @@ GIB = 2**30
 LIMIT_MIB = 64
 
 
+@pytest.mark.processes  # reads each service process's memory
 async def test_one_gib_up_and_down_in_bounded_memory(api: Api, stack: Stack, store: DirectStore) -> None:
     _, token = await api.new_user()
     pids = {name: proc.pid for name, proc in stack.procs.items()}

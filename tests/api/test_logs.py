@@ -51,6 +51,7 @@ def lines_of(stack: Stack, service: str, request_id: str) -> list[dict[str, Any]
     return [r for r in records(stack, service) if r.get("request_id") == request_id]
 
 
+@pytest.mark.processes  # a second stack
 async def test_a_well_formed_request_id_is_echoed_and_in_each_services_access_line(
     json_api: Api, json_stack: Stack
 ) -> None:
@@ -79,6 +80,7 @@ async def test_a_well_formed_request_id_is_echoed_and_in_each_services_access_li
         assert re.fullmatch(r"[0-9a-f]{24}", record["user_id"])
 
 
+@pytest.mark.processes  # a second stack
 @pytest.mark.parametrize("sent", [None, "has space", "x" * 129, 'quote"d', "new\\nline"])
 async def test_a_missing_or_malformed_request_id_is_replaced_by_a_new_one(
     json_api: Api, json_stack: Stack, sent: str | None
@@ -122,6 +124,7 @@ async def test_the_request_id_of_an_upload_reaches_the_thumbnail_job(api: Api, s
     await eventually(job_lines, timeout=30)
 
 
+@pytest.mark.processes  # a second stack
 async def test_access_lines_never_hold_a_token_password_or_query(json_api: Api, json_stack: Stack) -> None:
     password = "pw-that-must-not-leak-42"
     _, email = await json_api.sign_up(password=password)
@@ -166,6 +169,7 @@ def send_raw(port: int, raw: bytes) -> bytes:
     return answer
 
 
+@pytest.mark.processes  # a second stack
 async def test_malformed_requests_are_info_lines_without_traceback_or_bytes(json_stack: Stack) -> None:
     before = len(records(json_stack, "gateway"))
     for raw in MALFORMED:

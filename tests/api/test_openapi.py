@@ -30,6 +30,8 @@ from tests.conftest import extra_stack
 from tests.support.engines import Backends
 from tests.support.stack import Stack
 
+pytestmark = pytest.mark.processes  # a second stack with settings of its own
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -10,7 +10,7 @@ import pytest
 from tests.api.test_thumbnails import wait_for
 from tests.conftest import Api
 from tests.support.direct import DirectStore
-from tests.support.engines import Backends, control
+from tests.support.engines import Backends
 from tests.support.images import image_bytes
 from tests.support.stack import Stack
 
@@ -18,12 +18,12 @@ pytestmark = pytest.mark.engines
 
 
 @pytest.fixture
-def engine_outage(backends: Backends) -> Iterator[list[str]]:
+def engine_outage(stack: Stack) -> Iterator[list[str]]:
     """Names put here by a test are stopped by it and always started again afterwards."""
     stopped: list[str] = []
     yield stopped
     for engine in stopped:
-        control("start", engine)
+        stack.engine("start", engine)
 
 
 async def until(predicate, timeout: float = 30.0):  # type: ignore[no-untyped-def]
@@ -49,12 +49,12 @@ async def test_redis_down_status_false_protected_503_then_recovers(
 ) -> None:
     _, token = await api.new_user()
     engine_outage.append("redis")
-    control("stop", "redis")
+    stack.engine("stop", "redis")
     assert await until(lambda: status_is(api, {"redis": False, "db": True}))  # /status is kept for a second
     for method, path in (("GET", "/users/me"), ("GET", "/files"), ("POST", "/files")):
         status, body, _ = await api.call(method, path, token=token, json={"name": "x", "type": "folder"})
         assert status == 503 and body == {"error": "Service unavailable"}, (path, body)
-    control("start", "redis")
+    stack.engine("start", "redis")
     engine_outage.clear()
 
     # Recovery of ours, whatever Redis kept: a fresh login works through the same running services.
@@ -70,14 +70,14 @@ async def test_rabbitmq_down_uploads_succeed_and_thumbnails_follow(
 ) -> None:
     _, token = await api.new_user()
     engine_outage.append("rabbitmq")
-    control("stop", "rabbitmq")
+    stack.engine("stop", "rabbitmq")
     view = await api.upload(token, "during-outage.png", "image", image_bytes(120, 60))
     [record] = store.files(id=view["id"])
     local = Path(record["localPath"])
     # Acknowledged with its job still to publish: pending, and no thumbnail can exist yet.
     assert view["thumbnail"] == record["raw"]["thumbnail"] == "pending"
     assert not Path(f"{local}_100").exists()
-    control("start", "rabbitmq")
+    stack.engine("start", "rabbitmq")
     engine_outage.clear()
     await wait_for(Path(f"{local}_100"), timeout=60)
     await wait_for(Path(f"{local}_500"), timeout=10)
@@ -87,12 +87,12 @@ async def test_mongodb_down_is_503_then_recovers(api: Api, stack: Stack, engine_
     _, token = await api.new_user()
     folder = await api.upload(token, "before", "folder")
     engine_outage.append("mongo")
-    control("stop", "mongo")
+    stack.engine("stop", "mongo")
     assert await until(lambda: status_is(api, {"redis": True, "db": False}))  # /status is kept for a second
     for method, path in (("GET", f"/files/{folder['id']}"), ("GET", "/stats"), ("GET", "/users/me")):
         status, body, _ = await api.call(method, path, token=token)
         assert status == 503 and body == {"error": "Service unavailable"}, (path, body)
-    control("start", "mongo")
+    stack.engine("start", "mongo")
     engine_outage.clear()
 
     # Recovery of ours, whatever the server kept: new writes and reads work through the same processes.

@@ -63,7 +63,7 @@ async def test_undecodable_image_fails_its_job_but_not_the_worker(api: Api, stor
     _, token = await api.new_user()
     bad = await api.upload(token, "broken.png", "image", b"this is not an image at all")
     await wait_for_state(store, bad["id"], "failed")
-    assert stack.procs["thumbnailer"].poll() is None
+    assert stack.running("thumbnailer")
     good = await api.upload(token, "ok.png", "image", image_bytes(64, 32))
     await wait_for_state(store, good["id"], "ready")
     local = Path(store.files(id=good["id"])[0]["localPath"])

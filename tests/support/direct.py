@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,23 @@ def sha1(text: str) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
+def same(path: str) -> str:
+    return path
+
+
 class DirectStore:
-    def __init__(self, backends: Backends, data_dir: Path) -> None:
+    def __init__(
+        self,
+        backends: Backends,
+        data_dir: Path,
+        host_path: Callable[[str], str] = same,
+        service_path: Callable[[str], str] = same,
+    ) -> None:
+        """host_path and service_path turn a recorded localPath into this machine's view and back (they
+        differ where the services run in containers)."""
         self.backends = backends
+        self.host_path = host_path
+        self.service_path = service_path
         self.sqlite_path = data_dir / "files_manager.sqlite3"
         self._mongo: MongoClient[dict[str, Any]] | None = None
         self._redis: redis.Redis | None = None
@@ -86,7 +101,7 @@ class DirectStore:
                         "type": d.get("type"),
                         "isPublic": d.get("isPublic"),
                         "parentId": str(parent) if isinstance(parent, ObjectId) else parent,
-                        "localPath": d.get("localPath"),
+                        "localPath": self._local(d.get("localPath")),
                         "raw": d,
                     }
                 )
@@ -101,13 +116,16 @@ class DirectStore:
                 "type": r["type"],
                 "isPublic": bool(r["is_public"]),
                 "parentId": r["parent_id"],
-                "localPath": r["local_path"],
+                "localPath": self._local(r["local_path"]),
                 "thumbnail": r["thumbnail"],
                 "raw": r,
             }
             for r in rows
         ]
         return [r for r in out if all(r.get(k) == v for k, v in match.items())]
+
+    def _local(self, recorded: Any) -> Any:
+        return self.host_path(recorded) if isinstance(recorded, str) else recorded
 
     def insert_file(
         self,
@@ -130,14 +148,23 @@ class DirectStore:
             if is_public is not None:
                 doc["isPublic"] = is_public
             if local_path is not None:
-                doc["localPath"] = local_path
+                doc["localPath"] = self.service_path(local_path)
             self.mongo["files"].insert_one(doc)
         else:
             with self._sql() as conn:
                 conn.execute(
                     "INSERT INTO files (id, user_id, name, type, is_public, parent_id, local_path, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (str(file_id), user_id, name, type_, int(bool(is_public)), parent_id, local_path, time.time()),
+                    (
+                        str(file_id),
+                        user_id,
+                        name,
+                        type_,
+                        int(bool(is_public)),
+                        parent_id,
+                        None if local_path is None else self.service_path(local_path),
+                        time.time(),
+                    ),
                 )
         return str(file_id)
 

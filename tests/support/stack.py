@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from shared.runner import make_run_command
-from tests.support.engines import Backends
+from tests.support.engines import Backends, control
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("auth", "files", "thumbnailer", "gateway")
@@ -122,3 +122,21 @@ class Stack:
     def stop(self) -> None:
         for name in reversed(SERVICES):
             self.stop_service(name)
+
+    def engine(self, action: str, name: str) -> None:
+        """Stop or start one real engine (mongo, redis or rabbitmq): here, the machine's own."""
+        control(action, name)
+
+    def discard(self) -> None:
+        """What the stack leaves behind when the session ends: its folder, for the logs (tmp_path's rule)."""
+
+    def running(self, name: str) -> bool:
+        proc = self.procs.get(name)
+        return proc is not None and proc.poll() is None
+
+    # The services run on this machine: the paths they record are this machine's (containers differ).
+    def host_path(self, path: str) -> str:
+        return path
+
+    def service_path(self, path: str) -> str:
+        return path
