@@ -2,13 +2,10 @@
 # Validate docker-compose.yml (no Docker engine needed), with .env.example standing in for .env.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if ! command -v docker-compose >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
-  else
-    echo "compose-check: docker-compose is not installed (Debian package docker-compose)" >&2; exit 1
-  fi
-fi
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+log() { printf 'compose-check: %s\n' "$*" >&2; }
+command -v docker-compose >/dev/null || apt_install docker-compose
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp "$ROOT/docker-compose.yml" "$work/"

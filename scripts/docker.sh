@@ -27,24 +27,13 @@ BASE_RECIPE=1 # raise it when base_image() below changes what goes into the imag
 HOST_CA_BUNDLE="${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 FERRETDB_BIN="${FERRETDB_BIN:-$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin/ferretdb}"
 
-log() { printf 'docker: %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+log() { printf 'docker: %s\n' "$*" >&2; }
 
 export DOCKER_HOST="unix://$SOCKET"
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 # the classic builder: BuildKit would pull its frontend
-
-apt_install() {
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
-  as_root apt-get update -qq
-  printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null # no service starts itself
-  as_root chmod +x /usr/sbin/policy-rc.d
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
-  as_root rm -f /usr/sbin/policy-rc.d
-}
 
 answering() { docker version >/dev/null 2>&1; }
 

@@ -22,6 +22,9 @@ FERRETDB_MODULE="github.com/FerretDB/FerretDB"
 GOBIN_DIR="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 FERRETDB_BIN="${FERRETDB_BIN:-$GOBIN_DIR/ferretdb}"
 
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+
 log() { printf 'services: %s\n' "$*" >&2; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -37,21 +40,6 @@ wait_port() {
   done
   log "$name did not open port $port"
   return 1
-}
-
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-apt_install() {
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
-  as_root apt-get update -qq
-  # Debian's packages may try to start their own service: keep that from happening.
-  printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
-  as_root chmod +x /usr/sbin/policy-rc.d
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
-  as_root rm -f /usr/sbin/policy-rc.d
 }
 
 # --- Redis -------------------------------------------------------------------
