@@ -168,6 +168,8 @@ class DockerStack(Stack):
             self.compose("build", "--quiet", timeout=1800)
             self.compose("up", "-d", timeout=600)
             self.wait_all_healthy()
+            for name in SERVICES:  # and docker-compose.yml's own healthchecks pass in the images, once
+                self.wait_container_healthy(name)
         except BaseException:
             self.discard()
             raise
