@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Real engines for tests and local production-mode runs, on 127.0.0.1 only:
-# Redis and RabbitMQ from Debian packages, FerretDB 1.24 (MongoDB wire protocol, SQLite handler).
+# Redis and RabbitMQ from Debian packages, FerretDB 1.24 (MongoDB wire protocol, SQLite handler), MinIO (S3).
 #
 #   scripts/services.sh start            install what is missing, start all three, print the environment
 #   scripts/services.sh stop             stop all three
-#   scripts/services.sh start|stop NAME  one engine: redis, rabbitmq or mongo
+#   scripts/services.sh start|stop NAME  one engine: redis, rabbitmq, mongo or s3
 #   scripts/services.sh env              print the environment that points the product at them
 #   scripts/services.sh vhost NAME       add a RabbitMQ virtual host (tests isolate extra stacks with it)
 #   scripts/services.sh build-ferretdb   build the FerretDB binary only (the compose test's stand-in image)
@@ -21,6 +21,14 @@ FERRETDB_VERSION="v1.24.2"
 FERRETDB_MODULE="github.com/FerretDB/FerretDB"
 GOBIN_DIR="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 FERRETDB_BIN="${FERRETDB_BIN:-$GOBIN_DIR/ferretdb}"
+S3_PORT="${ENGINE_S3_PORT:-9000}"
+# MinIO's tags are not semantic versions: the module proxy serves its default branch as a pseudo-version.
+MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+MINIO_MODULE="github.com/minio/minio"
+MINIO_BIN="${MINIO_BIN:-$GOBIN_DIR/minio-${MINIO_VERSION##*-}}"
+# Root credentials of the local MinIO (loopback only); the product reads the standard AWS variables.
+S3_ACCESS_KEY="files-manager"
+S3_SECRET_KEY="files-manager-local-secret"
 
 # shellcheck source=scripts/lib.sh
 source "$ROOT/scripts/lib.sh"
@@ -165,6 +173,45 @@ stop_mongo() {
   log "ferretdb stopped"
 }
 
+# --- MinIO (S3) ----------------------------------------------------------------
+build_minio() {
+  [ -x "$MINIO_BIN" ] && return 0
+  command -v go >/dev/null || { log "Go is needed to build MinIO"; return 1; }
+  log "building MinIO $MINIO_VERSION (a few minutes, once)"
+  local work
+  work="$(mktemp -d)"
+  GOBIN="$work" go install "$MINIO_MODULE@$MINIO_VERSION" >"$STATE/minio-build.log" 2>&1 \
+    || { tail -n 20 "$STATE/minio-build.log" >&2; rm -rf "$work"; return 1; }
+  mkdir -p "$(dirname "$MINIO_BIN")"
+  mv "$work/minio" "$MINIO_BIN"
+  rm -rf "$work"
+}
+
+s3_live() { curl -fsS -o /dev/null "http://127.0.0.1:$S3_PORT/minio/health/live" 2>/dev/null; }
+
+start_s3() {
+  if port_open "$S3_PORT"; then log "s3 already on 127.0.0.1:$S3_PORT"; return; fi
+  build_minio
+  mkdir -p "$STATE/minio/data"
+  MINIO_ROOT_USER="$S3_ACCESS_KEY" MINIO_ROOT_PASSWORD="$S3_SECRET_KEY" MINIO_BROWSER=off \
+    MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off nohup "$MINIO_BIN" server "$STATE/minio/data" \
+    --address "127.0.0.1:$S3_PORT" --quiet >"$STATE/minio/minio.log" 2>&1 &
+  echo $! >"$STATE/minio/minio.pid"
+  for _ in $(seq 120); do s3_live && break; sleep 0.5; done
+  s3_live || { log "minio did not come up"; tail -n 20 "$STATE/minio/minio.log" >&2; return 1; }
+  log "minio (s3) on 127.0.0.1:$S3_PORT"
+}
+
+stop_s3() {
+  local pid
+  pid="$(cat "$STATE/minio/minio.pid" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+    for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  fi
+  rm -f "$STATE/minio/minio.pid"
+  log "minio stopped"
+}
+
 add_vhost() {
   rabbit_env
   rabbitmqctl -q add_vhost "$1" >/dev/null 2>&1 || true
@@ -176,6 +223,9 @@ print_env() {
 export MONGO_URL='mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true&retryWrites=false'
 export REDIS_URL='redis://127.0.0.1:$REDIS_PORT/0'
 export AMQP_URL='amqp://guest:guest@127.0.0.1:$AMQP_PORT/'
+export S3_ENDPOINT='http://127.0.0.1:$S3_PORT'
+export AWS_ACCESS_KEY_ID='$S3_ACCESS_KEY'
+export AWS_SECRET_ACCESS_KEY='$S3_SECRET_KEY'
 EOF
 }
 
@@ -183,11 +233,12 @@ mkdir -p "$STATE"
 action="${1:-start}"
 target="${2:-all}"
 case "$action:$target" in
-  start:all) start_redis; start_rabbitmq; start_mongo; print_env ;;
-  stop:all) stop_mongo; stop_redis; halt_rabbitmq ;;
-  start:redis | start:rabbitmq | start:mongo | stop:redis | stop:rabbitmq | stop:mongo) "${action}_${target}" ;;
+  start:all) start_redis; start_rabbitmq; start_mongo; start_s3; print_env ;;
+  stop:all) stop_s3; stop_mongo; stop_redis; halt_rabbitmq ;;
+  start:redis | start:rabbitmq | start:mongo | start:s3 | stop:redis | stop:rabbitmq | stop:mongo | stop:s3)
+    "${action}_${target}" ;;
   env:*) print_env ;;
   vhost:*) add_vhost "$target" ;;
   build-ferretdb:*) build_ferretdb ;;
-  *) echo "usage: $0 [start|stop [redis|rabbitmq|mongo]] | env" >&2; exit 2 ;;
+  *) echo "usage: $0 [start|stop [redis|rabbitmq|mongo|s3]] | env" >&2; exit 2 ;;
 esac

@@ -18,6 +18,7 @@ ENGINES = {
     "MongoDB": ("MONGO_URL", "mongodb://127.0.0.1:27017/", 27017),
     "Redis": ("REDIS_URL", "redis://127.0.0.1:6379/0", 6379),
     "RabbitMQ": ("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", 5672),
+    "S3": ("S3_ENDPOINT", "http://127.0.0.1:9000", 9000),
 }
 
 

@@ -6,13 +6,20 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 
+if TYPE_CHECKING:
+    from shared.objects import S3Settings
+
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_S3_ENDPOINT = "http://127.0.0.1:9000"
+# The local MinIO's root credentials, as scripts/services.sh starts it (loopback only).
+LOCAL_S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "files-manager", "AWS_SECRET_ACCESS_KEY": "files-manager-local-secret"}
 
 
 @dataclass(frozen=True)
@@ -107,3 +114,19 @@ def own_broker(backends: Backends, prefix: str) -> dict[str, str]:
     vhost = f"{prefix}-{uuid.uuid4().hex[:8]}"
     control("vhost", vhost)
     return {"AMQP_URL": f"{str(backends.amqp_url).rstrip('/')}/{vhost}"}
+
+
+def s3_settings() -> S3Settings:
+    """The S3 server this environment points at (S3_ENDPOINT, default the local MinIO), with the local
+    credentials unless the environment has its own. Unreachable: fails in CI, skips elsewhere."""
+    from shared.objects import S3Settings
+
+    endpoint = os.environ.get("S3_ENDPOINT") or DEFAULT_S3_ENDPOINT
+    for variable, value in LOCAL_S3_CREDENTIALS.items():
+        os.environ.setdefault(variable, value)
+    if not _reachable(endpoint, 9000):
+        reason = f"S3 unreachable at {endpoint} (start it with `make services`)"
+        if os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return S3Settings(bucket="", endpoint=endpoint)
