@@ -24,7 +24,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from shared.errors import Handler
 from shared.identity import CALLER_KEY, OPEN_PATHS
 from shared.metrics import IN_FLIGHT, observe_request
-from shared.settings import ConfigurationError
+from shared.settings import ConfigurationError, env_choice
 
 REQUEST_ID_HEADER = "X-Request-Id"
 # Ids made elsewhere (a load balancer's, a client's trace id) are kept when they are this plain; anything
@@ -78,10 +78,7 @@ class ClientMistakeFilter(logging.Filter):
 
 
 def log_format() -> str:
-    chosen = os.environ.get("LOG_FORMAT", "text").strip().lower() or "text"
-    if chosen not in FORMATS:
-        raise ConfigurationError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, got {chosen!r}")
-    return chosen
+    return env_choice("LOG_FORMAT", FORMATS, "text")
 
 
 def logging_config(service: str) -> dict[str, Any]:

@@ -34,6 +34,14 @@ def env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of `choices` (case-blind), or `default` when unset."""
+    chosen = os.environ.get(name, "").strip().lower() or default
+    if chosen not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {chosen!r}")
+    return chosen
+
+
 def env_float(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
