@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -27,12 +29,16 @@ from typing import TYPE_CHECKING
 import botocore.exceptions
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
+from aiohttp import web
 
-from shared.errors import failure_rule
+from shared.errors import add_failure_rule, failure_rule
+from shared.health import Check, hold
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_s3.type_defs import CompletedPartTypeDef, ObjectIdentifierTypeDef
+
+log = logging.getLogger(__name__)
 
 SCHEME = "s3://"
 # S3's smallest part but the last is 5 MiB; 8 MiB parts reach 80 GB within the 10,000-part limit.
@@ -117,6 +123,9 @@ class ObjectStore:
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
 
+    async def close(self) -> None:
+        await self._stack.aclose()
+
     @property
     def client(self) -> S3Client:
         assert self._client is not None, "use the store inside `async with`"
@@ -142,6 +151,9 @@ class ObjectStore:
                 raise
         with contextlib.suppress(self.client.exceptions.BucketAlreadyOwnedByYou):
             await self.client.create_bucket(Bucket=self.settings.bucket)
+
+    async def ping(self) -> bool:
+        return await self.alive()
 
     async def alive(self) -> bool:
         try:
@@ -233,6 +245,24 @@ class ObjectStore:
         return aborted
 
 
+OBJECTS_KEY = web.AppKey("objects", ObjectStore)
+
+
+def setup_objects(app: web.Application, settings: S3Settings) -> Check:
+    """The bucket for the app's life (made if missing); its readiness check; its failures' statuses."""
+    add_failure_rule(app, failure_status)
+
+    async def open_(app: web.Application) -> ObjectStore:
+        store = await ObjectStore(settings).__aenter__()
+        try:
+            await store.ensure_bucket()
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            log.warning("bucket %s not checked at start-up: %r", settings.bucket, exc)  # readiness says so
+        return store
+
+    return hold(app, OBJECTS_KEY, open_)
+
+
 class ObjectWriter:
     """A streamed upload into one object: hashed and counted on the way; invisible until `commit`."""
 
@@ -269,7 +299,11 @@ class ObjectWriter:
         assert self._upload_id is not None
         await asyncio.to_thread(self._hash.update, part)
         answer = await self._store.client.upload_part(
-            Bucket=self._store.settings.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=part
+            Bucket=self._store.settings.bucket,
+            Key=self.key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=io.BytesIO(part),  # a file object: aiohttp sends it without copying it whole on the loop
         )
         self._parts[number - 1]["ETag"] = answer["ETag"]
 
@@ -283,7 +317,7 @@ class ObjectWriter:
         if self._upload_id is None:
             data = bytes(self._buffer)
             self._hash.update(data)
-            await self._store.client.put_object(Bucket=bucket, Key=self.key, Body=data)
+            await self._store.client.put_object(Bucket=bucket, Key=self.key, Body=io.BytesIO(data))
         else:
             if self._buffer:
                 part, self._buffer = bytes(self._buffer), bytearray()

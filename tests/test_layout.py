@@ -52,13 +52,13 @@ def test_factories_build_apps_without_touching_an_engine(service: str, tmp_path:
 PROJECT = ("services", "shared")
 # Third-party database and broker drivers, and which of them each service may reach (through any of
 # the project's modules it imports): the gateway reads the token store only (Redis, or the SQLite file).
-# S3 (shared/objects.py) is reached by no service yet.
+# S3 (shared/objects.py): the files service and the thumbnailer, when a bucket is configured.
 DRIVERS = {"pymongo", "bson", "motor", "redis", "aio_pika", "aiormq", "aiosqlite", "sqlite3", "aiobotocore", "botocore"}
 ALLOWED_DRIVERS = {
     "gateway": {"redis", "aiosqlite", "sqlite3"},
     "auth": {"pymongo", "bson", "redis", "aio_pika", "aiormq", "aiosqlite", "sqlite3"},
-    "files": {"pymongo", "bson", "aio_pika", "aiormq", "aiosqlite", "sqlite3"},
-    "thumbnailer": {"aio_pika", "aiormq", "aiosqlite", "sqlite3"},
+    "files": {"pymongo", "bson", "aio_pika", "aiormq", "aiosqlite", "sqlite3", "aiobotocore", "botocore"},
+    "thumbnailer": {"aio_pika", "aiormq", "aiosqlite", "sqlite3", "aiobotocore", "botocore"},
 }
 # Every table or collection, and the one place that may address it.
 OWNERS = {

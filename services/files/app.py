@@ -1,4 +1,4 @@
-"""Files service: metadata of the `files` collection, the bytes under FOLDER_PATH, `fileQueue` jobs."""
+"""Files service: metadata of the `files` collection, the bytes (under FOLDER_PATH, or in S3), `fileQueue` jobs."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from services.files.handlers import (
 )
 from services.files.library import Library
 from services.files.routes import setup_routes
+from services.files.serving import DOWNLOADS_KEY, ObjectDownloads
 from services.files.settings import FilesSettings
 from services.files.tree_lease import TreeLeases, lease_store
 from shared.database import METADATA_KEY, setup_metadata
@@ -33,6 +34,7 @@ from shared.identity import setup_identity
 from shared.jobs import JOBS_KEY, setup_job_queue
 from shared.logs import setup_request_logging
 from shared.metrics import setup_metrics
+from shared.objects import OBJECTS_KEY, setup_objects
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +47,9 @@ async def library_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
     store = file_store(app[METADATA_KEY])
     leases = TreeLeases(lease_store(app[METADATA_KEY]), ttl=settings.tree_lease_seconds)
-    app[BLOBS_KEY] = BlobStorage(settings.folder_path)
+    app[BLOBS_KEY] = BlobStorage(settings.folder_path, app.get(OBJECTS_KEY))
     app[LIBRARY_KEY] = Library(store, app[BLOBS_KEY], app[JOBS_KEY], leases, settings.max_thumbnail_requests)
-    app[CHECKER_KEY] = Checker(store, settings.folder_path, app[LIBRARY_KEY], leases)
+    app[CHECKER_KEY] = Checker(store, app[BLOBS_KEY], app[LIBRARY_KEY], leases)
     # Deletes a crash interrupted are finished before the first request, so none is seen half done.
     try:
         async with asyncio.timeout(RECOVERY_TIMEOUT):
@@ -115,6 +117,9 @@ def create_app(settings: FilesSettings | None = None) -> web.Application:
         "metadata": setup_metadata(app, settings.engines, files_store.SCHEMA, tree_lease.SCHEMA),
         "jobs": setup_job_queue(app, settings.engines),
     }
+    if settings.objects is not None:
+        checks["objects"] = setup_objects(app, settings.objects)
+    app[DOWNLOADS_KEY] = ObjectDownloads(settings.redirect_downloads, settings.presign_seconds)
     app.cleanup_ctx.extend([library_ctx, reconciler_ctx])
     setup_routes(app)
     setup_health(app, checks)

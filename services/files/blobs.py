@@ -1,7 +1,10 @@
-"""File bytes under FOLDER_PATH: one flat file `<FOLDER_PATH>/<uuid4>` each, written durably and atomically.
+"""File bytes: on the volume, one flat file `<FOLDER_PATH>/<uuid4>` each, written durably and atomically;
+or, when S3 is configured, one object `<uuid4>` each in the bucket (shared/objects.py), named by its URI.
 
-Bytes go to a dot-named temp file in the same folder (same filesystem, so the rename is atomic), are
-fsynced, renamed to their final name and the folder fsynced: the final name never holds a partial file.
+On the volume, bytes go to a dot-named temp file in the same folder (same filesystem, so the rename is
+atomic), are fsynced, renamed to their final name and the folder fsynced: the final name never holds a
+partial file. New bytes go where the configuration says; existing bytes are found where their record's
+`localPath` says (a path or an `s3://` URI), so records of both kinds are served side by side.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ import contextlib
 import errno
 import hashlib
 import os
+import stat
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from shared import tempfiles
 from shared.errors import InsufficientStorageError
+from shared.objects import ObjectStore, ObjectWriter
 from shared.thumbnails import THUMBNAIL_SUFFIXES
 
 FLUSH_BYTES = 1024 * 1024
@@ -26,9 +32,22 @@ _WRITE_BEHIND = hasattr(os, "posix_fadvise")
 
 @dataclass(frozen=True)
 class StoredBlob:
-    local_path: str
+    local_path: str  # a path on the volume, or an s3:// URI
     size: int
     sha256: str
+
+
+class StagedBytes(Protocol):
+    """An upload being written: counted and hashed on the way, invisible until `commit`."""
+
+    @property
+    def size(self) -> int: ...
+
+    async def write(self, chunk: bytes) -> None: ...
+
+    async def commit(self) -> StoredBlob: ...
+
+    async def abort(self) -> None: ...
 
 
 class BlobWriter:
@@ -119,11 +138,40 @@ class BlobWriter:
             self._handle.close()
 
 
-class BlobStorage:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+class ObjectBlobWriter:
+    """An upload into the bucket, as the files service stages bytes."""
 
-    async def writer(self) -> BlobWriter:
+    def __init__(self, writer: ObjectWriter) -> None:
+        self._writer = writer
+
+    @property
+    def size(self) -> int:
+        return self._writer.size
+
+    async def write(self, chunk: bytes) -> None:
+        await self._writer.write(chunk)
+
+    async def commit(self) -> StoredBlob:
+        stored = await self._writer.commit()
+        return StoredBlob(stored.uri, stored.size, stored.sha256)
+
+    async def abort(self) -> None:
+        await self._writer.abort()
+
+
+class BlobStorage:
+    """Where new bytes go, and where a record's bytes are. `objects`: the bucket, when S3 is configured."""
+
+    def __init__(self, folder: Path, objects: ObjectStore | None = None) -> None:
+        self.folder = folder
+        self.objects = objects
+
+    def _key(self, local_path: str) -> str | None:
+        return self.objects.key(local_path) if self.objects is not None else None
+
+    async def writer(self) -> StagedBytes:
+        if self.objects is not None:
+            return ObjectBlobWriter(self.objects.writer())
         writer = BlobWriter(self.folder)
         try:
             await writer.open()
@@ -140,20 +188,74 @@ class BlobStorage:
             await writer.abort()
             raise
 
+    async def size(self, local_path: str) -> int | None:
+        """The size of the bytes at a record's localPath; None when there are none."""
+        if (key := self._key(local_path)) is not None:
+            assert self.objects is not None
+            return await self.objects.size(key)
+        return await asyncio.to_thread(_regular_file_size, local_path)
+
+    async def digest(self, local_path: str, progress: Callable[[int], object] | None = None) -> str | None:
+        """The SHA-256 of the bytes at a record's localPath, read a megabyte at a time; None when absent."""
+        digest = hashlib.sha256()
+        if (key := self._key(local_path)) is not None:
+            assert self.objects is not None
+            if await self.objects.size(key) is None:
+                return None
+            async for chunk in self.objects.read(key):
+                await asyncio.to_thread(digest.update, chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            return digest.hexdigest()
+
+        def hash_file() -> str | None:
+            try:
+                with open(local_path, "rb") as handle:
+                    while chunk := handle.read(FLUSH_BYTES):
+                        digest.update(chunk)
+                        if progress is not None:
+                            progress(len(chunk))
+            except FileNotFoundError:
+                return None
+            return digest.hexdigest()
+
+        return await asyncio.to_thread(hash_file)
+
     async def remove(self, local_path: str) -> None:
-        await asyncio.to_thread(_unlink_quietly, local_path)
+        await self.remove_many([local_path], suffixes=("",))
 
     async def sweep_temp_files(self) -> int:
-        """Remove temp files of uploads or thumbnails whose writing process is gone (shared/tempfiles.py)."""
-        return await asyncio.to_thread(tempfiles.sweep, self.folder)
+        """Remove temp files of uploads or thumbnails whose writing process is gone (shared/tempfiles.py),
+        and the bucket's multipart uploads abandoned for a day."""
+        removed = await asyncio.to_thread(tempfiles.sweep, self.folder)
+        if self.objects is not None:
+            removed += await self.objects.abandoned_uploads()
+        return removed
 
     async def remove_with_thumbnails(self, local_paths: list[str]) -> None:
+        await self.remove_many(local_paths, suffixes=("", *THUMBNAIL_SUFFIXES))
+
+    async def remove_many(self, local_paths: list[str], suffixes: tuple[str, ...]) -> None:
+        keys = [key for path in local_paths if (key := self._key(path)) is not None]
+        paths = [path for path in local_paths if self._key(path) is None]
+        if keys:
+            assert self.objects is not None
+            await self.objects.remove([key + suffix for key in keys for suffix in suffixes])
+
         def unlink_all() -> None:
-            for path in local_paths:
-                for suffix in ("", *THUMBNAIL_SUFFIXES):
+            for path in paths:
+                for suffix in suffixes:
                     _unlink_quietly(path + suffix)
 
         await asyncio.to_thread(unlink_all)
+
+
+def _regular_file_size(path: str) -> int | None:
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _storage_error(exc: OSError) -> Exception:

@@ -2,7 +2,9 @@
 
     python -m services.files.fsck [--verify] [--repair] [--grace SECONDS] [--quiet]
 
-It reads the same environment as the files service (engines, FOLDER_PATH). Invariants (docs/architecture.md):
+It reads the same environment as the files service (engines, FOLDER_PATH, S3_BUCKET); it checks the bytes
+where each record says they are (the volume or the bucket), and lists both for strays. Invariants
+(docs/architecture.md):
 I1 every record's parent chain reaches the root; I2 no live record under a missing or deleted parent; I3 every
 file or image record has its blob, and every blob older than the grace period has its record; I4 thumbnails
 only beside a live image. `--verify` re-hashes every blob against its recorded SHA-256. `--repair` finishes
@@ -15,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
+import contextlib
 import logging
 import os
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TextIO
 
 from tqdm import tqdm
@@ -36,6 +37,7 @@ from shared import tempfiles
 from shared.database import new_id, open_metadata
 from shared.errors import DomainError
 from shared.jobs import open_job_queue
+from shared.objects import ObjectStore
 from shared.thumbnails import THUMBNAIL_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -88,10 +90,20 @@ class Report:
         return f"violations: {len(self.violations)} ({parts}); other findings: {others}"
 
 
+@dataclass(frozen=True)
+class Stored:
+    """One stored blob or thumbnail: where it is (a path or an s3:// URI), its size, when last written."""
+
+    location: str
+    size: int
+    modified: float
+
+
 class Checker:
-    def __init__(self, store: FileStore, folder: Path, library: Library, leases: TreeLeases) -> None:
+    def __init__(self, store: FileStore, blobs: BlobStorage, library: Library, leases: TreeLeases) -> None:
         self._store = store
-        self._folder = folder
+        self._blobs = blobs
+        self._folder = blobs.folder
         self._library = library
         self._leases = leases
 
@@ -104,11 +116,10 @@ class Checker:
             for r in records
             if r.deleted_at is not None
         )
-        storage = await asyncio.to_thread(self._storage_findings, records, grace)
-        report.blobs, found = storage
+        report.blobs, found = await self._storage_findings(records, grace)
         report.findings.extend(found)
         if verify:
-            report.findings.extend(await asyncio.to_thread(self._verify, records, progress))
+            report.findings.extend(await self._verify(records, progress))
         return report
 
     async def repair(self, *, grace: float, verify: bool = False, progress: bool = False) -> Report:
@@ -122,7 +133,7 @@ class Checker:
             moved = await self._rehome(finding)
             if moved:
                 repairs.append(moved)
-        repairs.extend(await asyncio.to_thread(self._remove_strays, before))
+        repairs.extend(await self._remove_strays(before))
         after = await self.check(grace=grace, verify=verify, progress=progress)
         after.repairs = repairs
         return after
@@ -130,9 +141,8 @@ class Checker:
     async def sweep_unreferenced(self, grace: float) -> int:
         """The files service's periodic janitor: unreferenced blobs and thumbnails past grace, dead temp files."""
         records = [record async for record in self._store.scan()]
-        _, found = await asyncio.to_thread(self._storage_findings, records, grace)
-        report = Report(findings=found)
-        return len(await asyncio.to_thread(self._remove_strays, report))
+        _, found = await self._storage_findings(records, grace)
+        return len(await self._remove_strays(Report(findings=found)))
 
     # -- tree -------------------------------------------------------------------------------------------
     async def _rehome(self, finding: Finding) -> str | None:
@@ -165,84 +175,87 @@ class Checker:
         await self._store.insert(folder)
         return folder.id
 
-    # -- storage (blocking: runs in a thread) -----------------------------------------------------------
-    def _storage_findings(self, records: list[FileRecord], grace: float) -> tuple[int, list[Finding]]:
+    # -- storage ---------------------------------------------------------------------------------------
+    async def _inventory(self) -> dict[str, Stored]:
+        """Every blob and thumbnail: the folder's files (temp files aside) and the bucket's objects."""
+        found = {item.location: item for item in await asyncio.to_thread(self._folder_inventory)}
+        objects = self._blobs.objects
+        if objects is not None:
+            paginator = objects.client.get_paginator("list_objects_v2")
+            async for page in paginator.paginate(Bucket=objects.settings.bucket):
+                for item in page.get("Contents", []):
+                    location = objects.uri(item["Key"])
+                    found[location] = Stored(location, int(item["Size"]), item["LastModified"].timestamp())
+        return found
+
+    def _folder_inventory(self) -> list[Stored]:
+        if not self._folder.is_dir():
+            return []
+        items = []
+        with os.scandir(self._folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(tempfiles.TEMP_PREFIXES) or not entry.is_file(follow_symlinks=False):
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                items.append(Stored(os.path.join(str(self._folder), entry.name), info.st_size, info.st_mtime))
+        return items
+
+    async def _storage_findings(self, records: list[FileRecord], grace: float) -> tuple[int, list[Finding]]:
         findings: list[Finding] = []
+        stored = await self._inventory()
         referenced = {r.local_path for r in records if r.local_path}
         live_images = {r.local_path for r in records if r.local_path and r.type == "image" and r.deleted_at is None}
         for r in records:
             if r.deleted_at is not None or r.type == "folder" or not r.local_path:
                 continue
-            try:
-                size = os.stat(r.local_path).st_size
-            except FileNotFoundError:
+            # Bytes outside the folder and bucket (a legacy record's own path) are looked up one by one.
+            item = stored.get(r.local_path)
+            size = item.size if item is not None else await self._blobs.size(r.local_path)
+            if size is None:
                 findings.append(Finding("missing-blob", r.id, f"{r.local_path} does not exist", r.user_id))
                 continue
             if r.size is not None and size != r.size:
-                findings.append(Finding("size-mismatch", r.id, f"{size} bytes on disk, {r.size} recorded", r.user_id))
-        blobs = 0
+                findings.append(Finding("size-mismatch", r.id, f"{size} bytes stored, {r.size} recorded", r.user_id))
         cutoff = time.time() - grace
-        if self._folder.is_dir():
-            with os.scandir(self._folder) as entries:
-                for entry in entries:
-                    if entry.name.startswith(tempfiles.TEMP_PREFIXES) or not entry.is_file(follow_symlinks=False):
-                        continue
-                    blobs += 1
-                    path = os.path.join(str(self._folder), entry.name)
-                    base = next((path[: -len(s)] for s in THUMBNAIL_SUFFIXES if path.endswith(s)), None)
-                    if base is not None and base in live_images:
-                        continue
-                    if base is None and path in referenced:
-                        continue
-                    if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
-                        continue  # young: an upload or a thumbnail job may be about to claim it
-                    kind = "stray-thumbnail" if base is not None else "unreferenced-blob"
-                    findings.append(Finding(kind, path, "no live record refers to it"))
-        findings.extend(
-            Finding("temp-file", str(path), "its writer is gone") for path in tempfiles.abandoned(self._folder)
-        )
-        return blobs, findings
-
-    def _remove_strays(self, report: Report) -> list[str]:
-        done: list[str] = []
-        for finding in report.of("unreferenced-blob") + report.of("stray-thumbnail"):
-            try:
-                os.unlink(finding.subject)
-            except FileNotFoundError:
+        for location, item in stored.items():
+            base = next((location[: -len(s)] for s in THUMBNAIL_SUFFIXES if location.endswith(s)), None)
+            if base is not None and base in live_images:
                 continue
-            done.append(f"removed {finding.kind} {finding.subject}")
-        swept = tempfiles.sweep(self._folder)
+            if base is None and location in referenced:
+                continue
+            if item.modified >= cutoff:
+                continue  # young: an upload or a thumbnail job may be about to claim it
+            kind = "stray-thumbnail" if base is not None else "unreferenced-blob"
+            findings.append(Finding(kind, location, "no live record refers to it"))
+        findings.extend(
+            Finding("temp-file", str(path), "its writer is gone")
+            for path in await asyncio.to_thread(tempfiles.abandoned, self._folder)
+        )
+        return len(stored), findings
+
+    async def _remove_strays(self, report: Report) -> list[str]:
+        strays = report.of("unreferenced-blob") + report.of("stray-thumbnail")
+        await self._blobs.remove_many([finding.subject for finding in strays], suffixes=("",))
+        done = [f"removed {finding.kind} {finding.subject}" for finding in strays]
+        swept = await self._blobs.sweep_temp_files()
         if swept:
-            done.append(f"removed {swept} temp file(s) of dead writers")
+            done.append(f"removed {swept} temp file(s) of dead writers or abandoned upload(s)")
         return done
 
-    def _verify(self, records: list[FileRecord], progress: bool) -> list[Finding]:
+    async def _verify(self, records: list[FileRecord], progress: bool) -> list[Finding]:
         targets = [r for r in records if r.deleted_at is None and r.local_path and r.sha256 and r.type != "folder"]
-        total = sum(_size(r.local_path) for r in targets)
+        stored = await self._inventory()
+        total = sum(stored[r.local_path].size for r in targets if r.local_path in stored)
         findings: list[Finding] = []
         with tqdm(total=total, unit="B", unit_scale=True, desc="verify", disable=not progress, file=sys.stderr) as bar:
             for r in targets:
                 assert r.local_path is not None
-                digest = hashlib.sha256()
-                try:
-                    with open(r.local_path, "rb") as handle:
-                        while chunk := handle.read(1024 * 1024):
-                            digest.update(chunk)
-                            bar.update(len(chunk))
-                except FileNotFoundError:
-                    continue  # reported as missing-blob
-                if digest.hexdigest() != r.sha256:
+                digest = await self._blobs.digest(r.local_path, bar.update)
+                if digest is not None and digest != r.sha256:  # None: reported as missing-blob
                     findings.append(
                         Finding("bitrot", r.id, f"{r.local_path} no longer hashes to its SHA-256", r.user_id)
                     )
         return findings
-
-
-def _size(path: str | None) -> int:
-    try:
-        return os.stat(path).st_size if path else 0
-    except FileNotFoundError:
-        return 0
 
 
 def _tree_findings(records: list[FileRecord]) -> list[Finding]:
@@ -291,7 +304,7 @@ def _broken_link(record: FileRecord, parent: FileRecord | None) -> str | None:
 
 
 def _print(report: Report, repairing: bool, out: TextIO) -> None:
-    print(f"files check: {report.records} record(s), {report.blobs} file(s) on disk", file=out)
+    print(f"files check: {report.records} record(s), {report.blobs} blob(s) and thumbnail(s) stored", file=out)
     for line in report.repairs:
         print(f"  repaired: {line}", file=out)
     for finding in report.findings:
@@ -315,13 +328,18 @@ async def run(argv: list[str] | None = None) -> int:
     try:
         store = file_store(metadata)
         leases = TreeLeases(lease_store(metadata), ttl=settings.tree_lease_seconds)
-        library = Library(store, BlobStorage(settings.folder_path), jobs, leases)
-        checker = Checker(store, settings.folder_path, library, leases)
-        progress = not args.quiet and sys.stderr.isatty()
-        if args.repair:
-            report = await checker.repair(grace=grace, verify=args.verify, progress=progress)
-        else:
-            report = await checker.check(grace=grace, verify=args.verify, progress=progress)
+        async with contextlib.AsyncExitStack() as stack:
+            objects = None
+            if settings.objects is not None:
+                objects = await stack.enter_async_context(ObjectStore(settings.objects))
+            blobs = BlobStorage(settings.folder_path, objects)
+            library = Library(store, blobs, jobs, leases)
+            checker = Checker(store, blobs, library, leases)
+            progress = not args.quiet and sys.stderr.isatty()
+            if args.repair:
+                report = await checker.repair(grace=grace, verify=args.verify, progress=progress)
+            else:
+                report = await checker.check(grace=grace, verify=args.verify, progress=progress)
     finally:
         await jobs.close()
         await metadata.close()

@@ -103,7 +103,7 @@ async def download_file(request: web.Request) -> web.StreamResponse:
     download = await request.app[LIBRARY_KEY].download(
         caller_of(request), request.match_info["id"], request.query.get("size")
     )
-    return await send_file(request, download)
+    return await send_file(request, download, request.app[BLOBS_KEY].objects)
 
 
 # Internal routes (shared/internal.py): the gateway's /stats and the thumbnailer's jobs.

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.files.blobs import BlobStorage, BlobWriter
+from services.files.blobs import BlobStorage, StagedBytes
 from shared.errors import PayloadTooLargeError, ValidationError
 
 MAX_SKELETON_BYTES = 1024 * 1024  # the body without the data string's content
@@ -85,7 +85,7 @@ class _DataString:
     """One top-level `data` string being streamed."""
 
     decoder: Base64Stream = field(default_factory=Base64Stream)
-    writer: BlobWriter | None = None
+    writer: StagedBytes | None = None
     pending: list[bytes] = field(default_factory=list)
     pending_size: int = 0
 
@@ -238,7 +238,7 @@ def _resolve_escape(escape: bytes) -> bytes:
 @dataclass
 class JsonUpload:
     body: dict[str, Any]
-    data: BlobWriter | None  # the last top-level data string's bytes, when it was a non-empty string
+    data: StagedBytes | None  # the last top-level data string's bytes, when it was a non-empty string
     data_valid: bool
 
     async def discard(self) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
-import stat
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -120,18 +117,11 @@ def parse_page(raw: str | None) -> int:
 
 @dataclass(frozen=True)
 class Download:
-    path: str
+    path: str  # on the volume, or an s3:// URI
     content_type: str
     record: FileRecord
     original: bool  # the file itself, not a thumbnail
-
-
-def _regular_file_size(path: str) -> int | None:
-    try:
-        info = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return info.st_size if stat.S_ISREG(info.st_mode) else None
+    size: int
 
 
 def _owner(caller: Caller) -> str:
@@ -405,11 +395,11 @@ class Library:
             if size not in THUMBNAIL_SIZES:
                 raise NotFoundError()
             path = f"{path}_{size}"
-        size_on_disk = await asyncio.to_thread(_regular_file_size, path)
+        size_on_disk = await self._blobs.size(path)
         if size_on_disk is None:
             raise NotFoundError()
         if size is None and record.size is not None and size_on_disk != record.size:
             # Never send bytes that are not the recorded ones: a truncated or replaced blob fails loudly.
             log.error("blob of %s is %d bytes, its record says %d: not served", record.id, size_on_disk, record.size)
             raise DataIntegrityError("Stored content does not match its record")
-        return Download(path=path, content_type=content_type(record.name), record=record, original=size is None)
+        return Download(path, content_type(record.name), record, original=size is None, size=size_on_disk)

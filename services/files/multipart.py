@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from services.files.blobs import BlobStorage, BlobWriter
+from services.files.blobs import BlobStorage, StagedBytes
 from shared.errors import PayloadTooLargeError, ValidationError
 
 TEXT_FIELDS = frozenset({"name", "type", "parentId", "isPublic"})
@@ -21,7 +21,7 @@ ENVELOPE_BYTES = 64 * 1024
 @dataclass
 class MultipartUpload:
     fields: dict[str, str]
-    data: BlobWriter | None  # None when no `data` part (or an empty one) was sent
+    data: StagedBytes | None  # None when no `data` part (or an empty one) was sent
 
     async def discard(self) -> None:
         if self.data is not None:
@@ -41,7 +41,7 @@ async def _read_field(part: BodyPartReader) -> str:
         raise ValidationError(f"Invalid {part.name}") from exc
 
 
-async def _stream_data(part: BodyPartReader, blobs: BlobStorage, max_bytes: int) -> BlobWriter | None:
+async def _stream_data(part: BodyPartReader, blobs: BlobStorage, max_bytes: int) -> StagedBytes | None:
     writer = await blobs.writer()
     try:
         while chunk := await part.read_chunk(CHUNK):

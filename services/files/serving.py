@@ -1,4 +1,5 @@
-"""File responses: sendfile with Range and conditional requests, a content-hash ETag, and safe headers.
+"""File responses: sendfile with Range and conditional requests, a content-hash ETag, and safe headers;
+bytes in S3 streamed with the same Range and HEAD behaviour, or answered with a redirect to a presigned URL.
 
 Only passive types are shown inline; anything a browser could execute (HTML, SVG, XML, JS, unknown) is an
 attachment. Every file response carries `nosniff` and a sandboxing Content-Security-Policy.
@@ -7,6 +8,7 @@ attachment. Every file response carries `nosniff` and a sandboxing Content-Secur
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +24,19 @@ from shared.fileresponse import (
     without_conditionals,
 )
 from shared.http import json_response
+from shared.objects import ObjectStore
+
+
+@dataclass(frozen=True)
+class ObjectDownloads:
+    """How bytes in S3 are sent: streamed through the services, or a redirect to a presigned URL (the
+    bytes then never pass through them), valid for `presign_seconds`."""
+
+    redirect: bool = False
+    presign_seconds: int = 300
+
+
+DOWNLOADS_KEY = web.AppKey("object_downloads", ObjectDownloads)
 
 INLINE_TYPES = frozenset({
     "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif",
@@ -48,7 +63,7 @@ def _matches(request_tags: Any, value: str, weak: bool) -> bool:
     return any(t.value == ETAG_ANY or (t.value == value and (weak or not t.is_weak)) for t in request_tags)
 
 
-async def send_file(request: web.Request, download: Download) -> web.StreamResponse:
+async def send_file(request: web.Request, download: Download, objects: ObjectStore | None) -> web.StreamResponse:
     record = download.record
     strong = record.sha256 if download.original and record.sha256 else None
     headers = {
@@ -70,6 +85,13 @@ async def send_file(request: web.Request, download: Download) -> web.StreamRespo
             return response
         if if_match is not None or if_none_match is not None:
             request = without_conditionals(request)
+    if objects is not None and (key := objects.key(download.path)) is not None:
+        policy = request.app[DOWNLOADS_KEY]
+        if policy.redirect:
+            disposition = headers[hdrs.CONTENT_DISPOSITION]
+            url = await objects.presign(key, policy.presign_seconds, download.content_type, disposition)
+            return web.Response(status=302, headers={hdrs.LOCATION: url, hdrs.CACHE_CONTROL: "private, no-store"})
+        return await send_object(request, objects, key, download.size, headers, strong)
     if request.headers.get(ACCEL_REQUEST_HEADER) == "1":
         # The gateway shares FOLDER_PATH: it sends the bytes itself (sendfile), Range included.
         accel = web.Response(status=200, headers=headers)
@@ -79,3 +101,42 @@ async def send_file(request: web.Request, download: Download) -> web.StreamRespo
     response = HashedFileResponse(download.path, strong, headers=headers)
     await response.prepare(request)
     return response
+
+
+async def send_object(
+    request: web.Request, objects: ObjectStore, key: str, size: int, headers: dict[str, str], strong: str | None
+) -> web.StreamResponse:
+    """An object's bytes as FileResponse sends a file's: one Range (else all), 416 past the end, HEAD
+    without a body, If-Range on the content hash."""
+    start, stop, status = 0, size, 200
+    try:
+        wanted = request.http_range
+    except ValueError:  # several ranges or a malformed header: 416, as FileResponse answers
+        return _unsatisfiable(size)
+    if_range = request.headers.get(hdrs.IF_RANGE)
+    honour = if_range is None or (strong is not None and if_range.strip() == f'"{strong}"')
+    if honour and (wanted.start is not None or wanted.stop is not None):
+        first = wanted.start if wanted.start is not None else 0
+        if first < 0:  # bytes=-N: the last N bytes
+            first = max(size + first, 0)
+        last = min(wanted.stop, size) if wanted.stop is not None else size
+        if first >= size or first >= last:
+            return _unsatisfiable(size)
+        start, stop, status = first, last, 206
+    response = web.StreamResponse(status=status, headers=headers)
+    response.headers[hdrs.ACCEPT_RANGES] = "bytes"
+    response.content_length = stop - start
+    if status == 206:
+        response.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{stop - 1}/{size}"
+    if strong is not None:
+        response.etag = strong
+    await response.prepare(request)
+    if request.method != hdrs.METH_HEAD and stop > start:
+        async for chunk in objects.read(key, start, stop - 1):
+            await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+def _unsatisfiable(size: int) -> web.Response:
+    return web.Response(status=416, headers={hdrs.CONTENT_RANGE: f"bytes */{size}"})

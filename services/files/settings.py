@@ -7,7 +7,8 @@ from pathlib import Path
 
 from services.files.library import MAX_THUMBNAIL_REQUESTS
 from services.files.tree_lease import LEASE_SECONDS
-from shared.settings import MIB, EngineSettings, UploadCaps, env_float, env_int, env_str, folder_path
+from shared.objects import S3Settings
+from shared.settings import MIB, EngineSettings, UploadCaps, env_choice, env_float, env_int, env_str, folder_path
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class FilesSettings:
     blob_sweep_interval: float
     tree_lease_seconds: float
     contract_views: bool  # STRICT_CONTRACT: file views are exactly the contract's six fields
+    objects: S3Settings | None  # new bytes go to this bucket (S3_BUCKET), not FOLDER_PATH
+    redirect_downloads: bool  # S3_DOWNLOADS=redirect: a download is a 302 to a presigned URL
+    presign_seconds: int
 
     @classmethod
     def from_env(cls) -> FilesSettings:
@@ -52,4 +56,7 @@ class FilesSettings:
             # every third of it while held).
             tree_lease_seconds=env_float("TREE_LEASE_SECONDS", LEASE_SECONDS),
             contract_views=env_str("STRICT_CONTRACT", "false").strip().lower() in {"1", "true", "yes"},
+            objects=S3Settings.from_env(),
+            redirect_downloads=env_choice("S3_DOWNLOADS", ("stream", "redirect"), "stream") == "redirect",
+            presign_seconds=env_int("S3_PRESIGN_SECONDS", 300),
         )

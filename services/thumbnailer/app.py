@@ -18,6 +18,7 @@ from shared.internal import InternalClient
 from shared.jobs import FILE_QUEUE, JobHandler, RetryPolicy, queue_depth, setup_consumer, setup_job_queue
 from shared.logs import setup_request_logging
 from shared.metrics import setup_metrics
+from shared.objects import OBJECTS_KEY, setup_objects
 
 SETTINGS_KEY = web.AppKey("settings", ThumbnailerSettings)
 SESSION_KEY = web.AppKey("files_session", aiohttp.ClientSession)
@@ -34,7 +35,7 @@ async def session_ctx(app: web.Application) -> AsyncIterator[None]:
 def thumbnail_worker(app: web.Application) -> JobHandler:
     settings = app[SETTINGS_KEY]
     files = FilesClient(InternalClient(app[SESSION_KEY], settings.files_url, settings.engines.internal_secret))
-    return ThumbnailWorker(files, settings.max_pixels).handle
+    return ThumbnailWorker(files, settings.max_pixels, objects=app.get(OBJECTS_KEY)).handle
 
 
 def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
@@ -44,6 +45,8 @@ def create_app(settings: ThumbnailerSettings | None = None) -> web.Application:
     setup_errors(app)
     setup_request_logging(app, "thumbnailer", make_ids=False)
     checks = {"jobs": setup_job_queue(app, settings.engines, RetryPolicy(max_attempts=settings.max_attempts))}
+    if settings.objects is not None:
+        checks["objects"] = setup_objects(app, settings.objects)
     app.cleanup_ctx.append(session_ctx)
     checks["consumer"] = setup_consumer(app, FILE_QUEUE, thumbnail_worker)
 

@@ -60,6 +60,7 @@ async def files(metadata: Metadata, tmp_path: Path) -> AsyncIterator[Files]:
     folder = tmp_path / "blobs"
     store, leases = file_store(metadata), TreeLeases(lease_store(metadata))
     jobs = SqliteJobQueue(jobs_conn)
-    library = Library(store, BlobStorage(folder), jobs, leases)
-    yield Files(store, library, Checker(store, folder, library, leases), leases, folder, jobs)
+    blobs = BlobStorage(folder)
+    library = Library(store, blobs, jobs, leases)
+    yield Files(store, library, Checker(store, blobs, library, leases), leases, folder, jobs)
     await jobs_conn.close()
