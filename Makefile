@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-embedded test-engines test-integration compose-config compose-test services services-stop check bench fsck soak clean
+.PHONY: run test test-embedded test-engines test-integration compose-config compose-test services services-stop check bench fsck move-to-s3 soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: $(STAMP)
 # The files check on the deployment this environment points at: `make fsck ARGS="--verify --repair"`.
 fsck: $(STAMP)
 	$(BIN)/python -m services.files.fsck $(ARGS)
+
+# Move the files on the volume into the S3 bucket the environment names: `make move-to-s3 ARGS="--verify"`.
+move-to-s3: $(STAMP)
+	$(BIN)/python -m services.files.move_to_s3 $(ARGS)
 
 # The concurrency soak with kills, longer than in `make test` (SOAK_SECONDS, default 300), both adapter sets.
 soak: $(STAMP)

@@ -163,11 +163,12 @@ class ObjectStore:
         return True
 
     # writing -----------------------------------------------------------------------------------------
-    def writer(self) -> ObjectWriter:
-        return ObjectWriter(self, str(uuid.uuid4()))
+    def writer(self, key: str | None = None) -> ObjectWriter:
+        """An upload into object `key` (a new `<uuid4>` by default)."""
+        return ObjectWriter(self, key or str(uuid.uuid4()))
 
     async def write(self, data: bytes, key: str | None = None) -> StoredObject:
-        writer = ObjectWriter(self, key or str(uuid.uuid4()))
+        writer = self.writer(key)
         try:
             await writer.write(data)
             return await writer.commit()
@@ -193,8 +194,11 @@ class ObjectStore:
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """The bytes start..end (inclusive; None: to the end), as they arrive."""
-        byte_range = f"bytes={start}-{'' if end is None else end}"
-        answer = await self.client.get_object(Bucket=self.settings.bucket, Key=key, Range=byte_range)
+        if start == 0 and end is None:  # the whole object: no Range, which an empty object would refuse
+            answer = await self.client.get_object(Bucket=self.settings.bucket, Key=key)
+        else:
+            byte_range = f"bytes={start}-{'' if end is None else end}"
+            answer = await self.client.get_object(Bucket=self.settings.bucket, Key=key, Range=byte_range)
         async with answer["Body"] as body:
             async for chunk in body.iter_chunks(1024 * 1024):
                 yield chunk

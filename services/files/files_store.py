@@ -141,6 +141,11 @@ class FileStore(Protocol):
         """Record a job's outcome on a live record of `user_id`; False if there is none."""
         ...
 
+    async def relocate(self, file_id: str, old: str, new: str) -> bool:
+        """Point a live record's localPath from `old` to `new`, only if it is still `old` and the record
+        still live (a compare-and-set: a delete or another move that came first wins)."""
+        ...
+
     async def count(self) -> int:
         """Live records of every owner."""
         ...
@@ -331,6 +336,13 @@ class MongoFileStore:
         result = await self._files.update_one({"_id": oid, "userId": owner, **LIVE}, {"$set": {"thumbnail": state}})
         return result.matched_count == 1
 
+    async def relocate(self, file_id: str, old: str, new: str) -> bool:
+        oid = parse_object_id(file_id)
+        if oid is None:
+            return False
+        result = await self._files.update_one({"_id": oid, "localPath": old, **LIVE}, {"$set": {"localPath": new}})
+        return result.modified_count == 1
+
     async def count(self) -> int:
         return await self._files.count_documents(LIVE)
 
@@ -515,6 +527,10 @@ class SqliteFileStore:
             return False
         sql = f"UPDATE files SET thumbnail = ? WHERE id = ? AND user_id = ? AND {_LIVE} RETURNING id"
         return bool(await fetch(self._conn, sql, (state, str(oid), user_id.lower())))
+
+    async def relocate(self, file_id: str, old: str, new: str) -> bool:
+        sql = f"UPDATE files SET local_path = ? WHERE id = ? AND local_path = ? AND {_LIVE} RETURNING id"
+        return bool(await fetch(self._conn, sql, (new, file_id, old)))
 
     async def count(self) -> int:
         rows = await fetch(self._conn, f"SELECT COUNT(*) FROM files WHERE {_LIVE}")

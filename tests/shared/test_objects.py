@@ -140,3 +140,8 @@ async def test_an_unreachable_server_is_an_outage_and_a_missing_bucket_is_not() 
         with pytest.raises(botocore.exceptions.ClientError) as refused:
             await s.client.get_object(Bucket=s.settings.bucket, Key="x")
         assert failure_status(refused.value) is None  # our bug (a bucket never made), a 500 with its traceback
+
+
+async def test_an_empty_object_reads_as_nothing(store: ObjectStore) -> None:
+    stored = await store.write(b"")
+    assert await read_all(store, str(store.key(stored.uri))) == b""
