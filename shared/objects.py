@@ -182,15 +182,20 @@ class ObjectStore:
             await self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=handle)
 
     # reading -----------------------------------------------------------------------------------------
-    async def size(self, key: str) -> int | None:
-        """The object's size, or None when there is no such object."""
+    async def stat(self, key: str) -> tuple[int, float] | None:
+        """The object's size and last modification (epoch seconds), or None when there is no such object."""
         try:
             head = await self.client.head_object(Bucket=self.settings.bucket, Key=key)
         except botocore.exceptions.ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return int(head["ContentLength"])
+        return int(head["ContentLength"]), head["LastModified"].timestamp()
+
+    async def size(self, key: str) -> int | None:
+        """The object's size, or None when there is no such object."""
+        found = await self.stat(key)
+        return None if found is None else found[0]
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """The bytes start..end (inclusive; None: to the end), as they arrive."""

@@ -188,12 +188,17 @@ class BlobStorage:
             await writer.abort()
             raise
 
-    async def size(self, local_path: str) -> int | None:
-        """The size of the bytes at a record's localPath; None when there are none."""
+    async def stat(self, local_path: str) -> tuple[int, float] | None:
+        """The size and last modification (epoch seconds) of the bytes at a record's localPath; None when
+        there are none."""
         if (key := self._key(local_path)) is not None:
             assert self.objects is not None
-            return await self.objects.size(key)
-        return await asyncio.to_thread(_regular_file_size, local_path)
+            return await self.objects.stat(key)
+        return await asyncio.to_thread(_regular_file_stat, local_path)
+
+    async def size(self, local_path: str) -> int | None:
+        found = await self.stat(local_path)
+        return None if found is None else found[0]
 
     async def digest(self, local_path: str, progress: Callable[[int], object] | None = None) -> str | None:
         """The SHA-256 of the bytes at a record's localPath, read a megabyte at a time; None when absent."""
@@ -250,12 +255,12 @@ class BlobStorage:
         await asyncio.to_thread(unlink_all)
 
 
-def _regular_file_size(path: str) -> int | None:
+def _regular_file_stat(path: str) -> tuple[int, float] | None:
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return info.st_size if stat.S_ISREG(info.st_mode) else None
+    return (info.st_size, info.st_mtime) if stat.S_ISREG(info.st_mode) else None
 
 
 def _storage_error(exc: OSError) -> Exception:

@@ -122,6 +122,7 @@ class Download:
     record: FileRecord
     original: bool  # the file itself, not a thumbnail
     size: int
+    modified: float  # epoch seconds
 
 
 def _owner(caller: Caller) -> str:
@@ -395,11 +396,12 @@ class Library:
             if size not in THUMBNAIL_SIZES:
                 raise NotFoundError()
             path = f"{path}_{size}"
-        size_on_disk = await self._blobs.size(path)
-        if size_on_disk is None:
+        found = await self._blobs.stat(path)
+        if found is None:
             raise NotFoundError()
+        size_on_disk, modified = found
         if size is None and record.size is not None and size_on_disk != record.size:
             # Never send bytes that are not the recorded ones: a truncated or replaced blob fails loudly.
             log.error("blob of %s is %d bytes, its record says %d: not served", record.id, size_on_disk, record.size)
             raise DataIntegrityError("Stored content does not match its record")
-        return Download(path, content_type(record.name), record, original=size is None, size=size_on_disk)
+        return Download(path, content_type(record.name), record, size is None, size_on_disk, modified)

@@ -76,11 +76,9 @@ async def send_file(request: web.Request, download: Download, objects: ObjectSto
     if strong is not None:
         # Conditional requests on the content hash; the rest (Range, If-Range, dates) is FileResponse's.
         if (if_match := request.if_match) is not None and not _matches(if_match, strong, weak=False):
-            return json_response({"error": "Precondition failed"}, status=412)
+            return _precondition_failed()
         if (if_none_match := request.if_none_match) is not None and _matches(if_none_match, strong, weak=True):
-            response = web.StreamResponse(
-                status=304, headers={k: v for k, v in headers.items() if k != hdrs.CONTENT_TYPE}
-            )
+            response = _not_modified(headers)
             response.etag = strong
             return response
         if if_match is not None or if_none_match is not None:
@@ -91,7 +89,7 @@ async def send_file(request: web.Request, download: Download, objects: ObjectSto
             disposition = headers[hdrs.CONTENT_DISPOSITION]
             url = await objects.presign(key, policy.presign_seconds, download.content_type, disposition)
             return web.Response(status=302, headers={hdrs.LOCATION: url, hdrs.CACHE_CONTROL: "private, no-store"})
-        return await send_object(request, objects, key, download.size, headers, strong)
+        return await send_object(request, objects, key, download, headers, strong)
     if request.headers.get(ACCEL_REQUEST_HEADER) == "1":
         # The gateway shares FOLDER_PATH: it sends the bytes itself (sendfile), Range included.
         accel = web.Response(status=200, headers=headers)
@@ -104,10 +102,23 @@ async def send_file(request: web.Request, download: Download, objects: ObjectSto
 
 
 async def send_object(
-    request: web.Request, objects: ObjectStore, key: str, size: int, headers: dict[str, str], strong: str | None
+    request: web.Request,
+    objects: ObjectStore,
+    key: str,
+    download: Download,
+    headers: dict[str, str],
+    strong: str | None,
 ) -> web.StreamResponse:
-    """An object's bytes as FileResponse sends a file's: one Range (else all), 416 past the end, HEAD
-    without a body, If-Range on the content hash."""
+    """An object's bytes as FileResponse sends a file's: Last-Modified with If-Modified-Since (304) and
+    If-Unmodified-Since (412), one Range (else all), 416 past the end, HEAD without a body, If-Range on
+    the content hash."""
+    size, modified = download.size, int(download.modified)  # HTTP dates have whole seconds
+    if (unmodified_since := request.if_unmodified_since) is not None and modified > unmodified_since.timestamp():
+        return _precondition_failed()
+    if (modified_since := request.if_modified_since) is not None and modified <= modified_since.timestamp():
+        not_modified = _not_modified(headers)
+        not_modified.last_modified = modified
+        return not_modified
     start, stop, status = 0, size, 200
     try:
         wanted = request.http_range
@@ -126,6 +137,7 @@ async def send_object(
     response = web.StreamResponse(status=status, headers=headers)
     response.headers[hdrs.ACCEPT_RANGES] = "bytes"
     response.content_length = stop - start
+    response.last_modified = modified
     if status == 206:
         response.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{stop - 1}/{size}"
     if strong is not None:
@@ -136,6 +148,14 @@ async def send_object(
             await response.write(chunk)
     await response.write_eof()
     return response
+
+
+def _precondition_failed() -> web.Response:
+    return json_response({"error": "Precondition failed"}, status=412)
+
+
+def _not_modified(headers: dict[str, str]) -> web.StreamResponse:
+    return web.StreamResponse(status=304, headers={k: v for k, v in headers.items() if k != hdrs.CONTENT_TYPE})
 
 
 def _unsatisfiable(size: int) -> web.Response:

@@ -82,6 +82,12 @@ async def test_downloads_stream_with_range_head_and_etag(s3_files: Signed) -> No
     assert (status, body, response.headers["Content-Length"]) == (200, b"", str(len(content)))
     status, _, _ = await s3_files.call("GET", path, OWNER, headers={"If-None-Match": f'"{view["sha256"]}"'})
     assert status == 304
+    last_modified = response.headers["Last-Modified"]
+    status, _, _ = await s3_files.call("GET", path, OWNER, headers={"If-Modified-Since": last_modified})
+    assert status == 304
+    past = "Mon, 01 Jan 2001 00:00:00 GMT"
+    status, body, _ = await s3_files.call("GET", path, OWNER, headers={"If-Unmodified-Since": past})
+    assert (status, body) == (412, {"error": "Precondition failed"})
     stale = {"Range": "bytes=0-0", "If-Range": '"not-the-hash"'}
     status, body, _ = await s3_files.call("GET", path, OWNER, headers=stale)
     assert (status, len(body)) == (200, len(content))  # If-Range that does not match: the whole file
