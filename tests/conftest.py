@@ -21,7 +21,8 @@ from tests.support.stack import Stack
 def pytest_report_header(config: pytest.Config) -> str:
     import os
 
-    return f"adapter set: {os.environ.get('FM_BACKENDS', 'embedded')}"
+    bytes_in = "S3 (a bucket per stack)" if os.environ.get("FM_BLOBS") == "s3" else "the volume"
+    return f"adapter set: {os.environ.get('FM_BACKENDS', 'embedded')}; bytes on {bytes_in}"
 
 
 def stack_class() -> type[Stack]:
@@ -76,6 +77,7 @@ def extra_stack(
         yield running
     finally:
         running.stop()
+        running.discard()
 
 
 @pytest.fixture(scope="session")
@@ -197,8 +199,9 @@ def api(http: aiohttp.ClientSession, stack: Stack) -> Api:
     return Api(http, stack.url)
 
 
-def entries(folder: Path) -> set[str]:
-    return set(p.name for p in folder.iterdir()) if folder.exists() else set()
+def entries(stack: Stack) -> set[str]:
+    """What the stack stores: the folder's files, or the bucket's objects (Stack.blobs)."""
+    return stack.blobs.names()
 
 
 # In-process services -------------------------------------------------------------------------------

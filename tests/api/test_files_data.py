@@ -57,7 +57,7 @@ async def test_unknown_ids_are_not_found(api: Api, file_id: str) -> None:
 async def test_missing_bytes_on_disk_are_not_found(api: Api, store: DirectStore, stack: Stack) -> None:
     user_id, token = await api.new_user()
     file_id = store.insert_file(
-        user_id, "ghost.txt", "file", parent_id="0", is_public=True, local_path=str(stack.folder / "does-not-exist")
+        user_id, "ghost.txt", "file", parent_id="0", is_public=True, local_path=stack.blobs.location("does-not-exist")
     )
     status, body, _ = await api.call("GET", f"/files/{file_id}/data", token=token)
     assert (status, body) == (404, {"error": "Not found"})

@@ -13,7 +13,7 @@ from tests.support.stack import Stack
 
 async def test_file_upload_writes_one_flat_file_and_the_document(api: Api, stack: Stack, store: DirectStore) -> None:
     user_id, token = await api.new_user()
-    before = entries(stack.folder)
+    before = entries(stack)
     content = bytes(range(256)) * 10  # binary, not text: bytes must survive exactly
     view = await api.upload(token, "myText.txt", "file", content)
     # The seed's six fields with their exact meaning; additive fields are allowed, internals never shown.
@@ -21,24 +21,25 @@ async def test_file_upload_writes_one_flat_file_and_the_document(api: Api, stack
     assert "localPath" not in view and "_id" not in view
     assert view["userId"] == user_id and view["name"] == "myText.txt" and view["type"] == "file"
     assert view["isPublic"] is False and view["parentId"] == 0
-    added = entries(stack.folder) - before
+    added = entries(stack) - before
     assert len(added) == 1
     [name] = added
     uuid.UUID(name, version=4)
-    assert (stack.folder / name).read_bytes() == content
+    assert stack.blobs.read(name) == content
     [doc] = store.files(id=view["id"])
-    assert doc["localPath"] == str(stack.folder / name)
-    assert Path(doc["localPath"]).is_absolute()
+    assert doc["localPath"] == stack.blobs.location(name)
+    if stack.blobs.bucket is None:
+        assert Path(doc["localPath"]).is_absolute()
+        assert all(p.is_file() for p in stack.folder.iterdir())  # never a sub-directory
     assert doc["parentId"] == 0 and doc["userId"] == user_id
-    assert all(p.is_file() for p in stack.folder.iterdir())  # never a sub-directory
 
 
 async def test_folder_upload_writes_no_bytes(api: Api, stack: Stack, store: DirectStore) -> None:
     _, token = await api.new_user()
-    before = entries(stack.folder)
+    before = entries(stack)
     view = await api.upload(token, "images", "folder", isPublic=True)
     assert view["type"] == "folder" and view["isPublic"] is True and view["parentId"] == 0
-    assert entries(stack.folder) == before
+    assert entries(stack) == before
     [doc] = store.files(id=view["id"])
     assert doc["localPath"] is None
 
@@ -92,11 +93,11 @@ async def test_upload_errors_in_order_write_nothing(
     api: Api, stack: Stack, store: DirectStore, payload: dict, error: str
 ) -> None:
     _, token = await api.new_user()
-    files_before, disk_before = len(store.files()), entries(stack.folder)
+    files_before, disk_before = len(store.files()), entries(stack)
     status, body, _ = await api.call("POST", "/files", token=token, json=payload)
     assert (status, body) == (400, {"error": error})
     assert len(store.files()) == files_before
-    assert entries(stack.folder) == disk_before
+    assert entries(stack) == disk_before
 
 
 async def test_unauthorized_comes_before_any_body_check(api: Api, store: DirectStore) -> None:
@@ -139,4 +140,4 @@ async def test_image_upload_keeps_bytes_exactly(api: Api, stack: Stack, store: D
     content = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
     view = await api.upload(token, "x.png", "image", content)
     [doc] = store.files(id=view["id"])
-    assert Path(doc["localPath"]).read_bytes() == content
+    assert stack.blobs.read(doc["localPath"]) == content

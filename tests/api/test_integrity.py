@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from pathlib import Path
 
 from tests.api.test_outages import until
 from tests.conftest import Api
@@ -50,13 +49,13 @@ async def test_a_delete_cut_short_is_finished_when_the_files_service_starts(
     top = await api.upload(token, "top", "folder")
     mid = await api.upload(token, "mid", "folder", parentId=top["id"])
     leaf = await api.upload(token, "leaf.txt", "file", b"leaf", parentId=mid["id"])
-    local = Path(store.files(id=leaf["id"])[0]["localPath"])
+    local = store.files(id=leaf["id"])[0]["localPath"]
     stack.stop_service("files")
     store.mark_deleted(top["id"])
     stack.start_service("files")
     for file_id in (top["id"], mid["id"], leaf["id"]):
         assert store.files(id=file_id) == []  # done before the first request is served
-    assert not local.exists()
+    assert not stack.blobs.exists(local)
 
 
 async def test_temp_files_of_a_dead_writer_are_swept_at_start_up(stack: Stack) -> None:
@@ -79,7 +78,7 @@ async def test_bytes_whose_size_differs_from_the_record_are_not_sent(
 ) -> None:
     _, token = await api.new_user()
     view = await api.upload(token, "a.txt", "file", b"0123456789")
-    Path(store.files(id=view["id"])[0]["localPath"]).write_bytes(b"01234")
+    stack.blobs.write(store.files(id=view["id"])[0]["localPath"], b"01234")
     status, body, _ = await api.call("GET", f"/files/{view['id']}/data", token=token)
     assert (status, body) == (500, {"error": "Stored content does not match its record"})
     assert f"blob of {view['id']} is 5 bytes, its record says 10" in stack.log("files")

@@ -3,7 +3,6 @@
 import asyncio
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -73,14 +72,14 @@ async def test_rabbitmq_down_uploads_succeed_and_thumbnails_follow(
     stack.engine("stop", "rabbitmq")
     view = await api.upload(token, "during-outage.png", "image", image_bytes(120, 60))
     [record] = store.files(id=view["id"])
-    local = Path(record["localPath"])
+    local = record["localPath"]
     # Acknowledged with its job still to publish: pending, and no thumbnail can exist yet.
     assert view["thumbnail"] == record["raw"]["thumbnail"] == "pending"
-    assert not Path(f"{local}_100").exists()
+    assert not stack.blobs.exists(f"{local}_100")
     stack.engine("start", "rabbitmq")
     engine_outage.clear()
-    await wait_for(Path(f"{local}_100"), timeout=60)
-    await wait_for(Path(f"{local}_500"), timeout=10)
+    await wait_for(stack, f"{local}_100", timeout=60)
+    await wait_for(stack, f"{local}_500", timeout=10)
 
 
 async def test_mongodb_down_is_503_then_recovers(api: Api, stack: Stack, engine_outage: list[str]) -> None:

@@ -1,13 +1,12 @@
 """PATCH /files/:id (rename, move) and DELETE /files/:id (a file with its bytes, a folder with its subtree)."""
 
-from pathlib import Path
-
 import pytest
 
 from tests.api.test_thumbnails import wait_for_state
 from tests.conftest import Api
 from tests.support.direct import DirectStore
 from tests.support.images import image_bytes
+from tests.support.stack import Stack
 
 
 async def test_rename_and_move_a_file(api: Api, store: DirectStore) -> None:
@@ -76,7 +75,7 @@ async def test_move_into_a_file_or_another_users_folder(api: Api) -> None:
     assert (status, body) == (400, {"error": "Parent not found"})
 
 
-async def test_another_users_ids_are_not_found(api: Api, store: DirectStore, stack) -> None:  # type: ignore[no-untyped-def]
+async def test_another_users_ids_are_not_found(api: Api, store: DirectStore, stack: Stack) -> None:
     _, alice = await api.new_user()
     _, bob = await api.new_user()
     view = await api.upload(alice, "secret.txt", "file", b"s")
@@ -84,7 +83,7 @@ async def test_another_users_ids_are_not_found(api: Api, store: DirectStore, sta
         status, body, _ = await api.call(method, f"/files/{view['id']}", token=bob, json=payload)
         assert (status, body) == (404, {"error": "Not found"})
     [doc] = store.files(id=view["id"])
-    assert doc["name"] == "secret.txt" and Path(doc["localPath"]).exists()
+    assert doc["name"] == "secret.txt" and stack.blobs.exists(doc["localPath"])
     for file_id in ("nope", "5f1e7cda04a394508232559d"):
         status, body, _ = await api.call("DELETE", f"/files/{file_id}", token=alice)
         assert (status, body) == (404, {"error": "Not found"})
@@ -92,21 +91,21 @@ async def test_another_users_ids_are_not_found(api: Api, store: DirectStore, sta
     assert (status, body) == (401, {"error": "Unauthorized"})
 
 
-async def test_delete_a_file_removes_its_bytes_and_thumbnails(api: Api, store: DirectStore) -> None:
+async def test_delete_a_file_removes_its_bytes_and_thumbnails(api: Api, store: DirectStore, stack: Stack) -> None:
     _, token = await api.new_user()
     view = await api.upload(token, "pic.png", "image", image_bytes(80, 40))
     await wait_for_state(store, view["id"], "ready")
     local = store.files(id=view["id"])[0]["localPath"]
-    assert all(Path(local + s).exists() for s in ("", "_500", "_250", "_100"))
+    assert all(stack.blobs.exists(local + s) for s in ("", "_500", "_250", "_100"))
     status, body, _ = await api.call("DELETE", f"/files/{view['id']}", token=token)
     assert (status, body) == (204, b"")
     assert store.files(id=view["id"]) == []
-    assert not any(Path(local + s).exists() for s in ("", "_500", "_250", "_100"))
+    assert not any(stack.blobs.exists(local + s) for s in ("", "_500", "_250", "_100"))
     status, body, _ = await api.call("GET", f"/files/{view['id']}", token=token)
     assert (status, body) == (404, {"error": "Not found"})
 
 
-async def test_delete_a_folder_removes_the_whole_subtree(api: Api, store: DirectStore) -> None:
+async def test_delete_a_folder_removes_the_whole_subtree(api: Api, store: DirectStore, stack: Stack) -> None:
     _, token = await api.new_user()
     top = await api.upload(token, "top", "folder")
     sub = await api.upload(token, "sub", "folder", parentId=top["id"])
@@ -121,6 +120,6 @@ async def test_delete_a_folder_removes_the_whole_subtree(api: Api, store: Direct
     remaining = {d["id"] for d in store.files()}
     assert not remaining & {top["id"], sub["id"], *(f["id"] for f in files)}
     assert sibling["id"] in remaining
-    assert not any(Path(p).exists() for p in paths)
+    assert not any(stack.blobs.exists(p) for p in paths)
     status, body, _ = await api.call("GET", f"/files/{sibling['id']}/data", token=token)
     assert (status, body) == (200, b"keep")

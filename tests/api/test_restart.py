@@ -1,7 +1,5 @@
 """A restart loses no user, file, token or job; a job queued while the thumbnailer is down runs after it starts."""
 
-from pathlib import Path
-
 from tests.api.test_thumbnails import wait_for
 from tests.conftest import Api
 from tests.support.direct import DirectStore
@@ -15,10 +13,10 @@ async def test_everything_survives_a_full_restart(api: Api, stack: Stack, store:
     stack.stop_service("thumbnailer")
     try:
         image = await api.upload(token, "late.png", "image", image_bytes(300, 150))
-        local = Path(store.files(id=image["id"])[0]["localPath"])
+        local = store.files(id=image["id"])[0]["localPath"]
     finally:
         stack.stop()
-    assert not Path(f"{local}_100").exists()
+    assert not stack.blobs.exists(f"{local}_100")
     stack.start()
 
     status, body, _ = await api.call("GET", "/users/me", token=token)
@@ -27,4 +25,4 @@ async def test_everything_survives_a_full_restart(api: Api, stack: Stack, store:
     assert (status, body) == (200, b"kept bytes")
     _, listing, _ = await api.call("GET", "/files", token=token)
     assert {v["id"] for v in listing} == {doc["id"], image["id"]}
-    await wait_for(Path(f"{local}_100"))
+    await wait_for(stack, f"{local}_100")

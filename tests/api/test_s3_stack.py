@@ -4,12 +4,10 @@ written to the stack's files folder."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -48,20 +46,6 @@ def s3_stack(
 async def bucket(s3_stack: Stack, bucket_settings: S3Settings) -> AsyncIterator[ObjectStore]:
     async with ObjectStore(bucket_settings) as store:
         yield store
-
-
-@pytest.fixture(scope="module", autouse=True)
-def empty_the_bucket_afterwards(bucket_settings: S3Settings) -> Iterator[None]:
-    yield
-
-    async def empty() -> None:
-        async with ObjectStore(bucket_settings) as store:
-            await store.abandoned_uploads(timedelta(0))
-            listed = await store.client.list_objects_v2(Bucket=bucket_settings.bucket)
-            await store.remove([item["Key"] for item in listed.get("Contents", [])])
-            await store.client.delete_bucket(Bucket=bucket_settings.bucket)
-
-    asyncio.run(empty())
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.support.engines import Backends
-from tests.support.stack import ROOT, SERVICES, Stack, free_port
+from tests.support.stack import ROOT, SERVICES, Stack, StoredBlobs, free_port
 
 COMPOSE_FILES = (ROOT / "docker-compose.yml", ROOT / "docker" / "compose.ci.yml")
 SERVICE_PORTS = {"gateway": 5000, "auth": 5001, "files": 5002, "thumbnailer": 5003}
@@ -130,6 +130,10 @@ class DockerStack(Stack):
     @property  # type: ignore[override]
     def folder(self) -> Path:
         return self.volume("files")
+
+    @property  # type: ignore[override]
+    def blobs(self) -> StoredBlobs:  # the files volume (no bucket in containers yet)
+        return StoredBlobs(self.folder, "")
 
     @property  # type: ignore[override]
     def data_dir(self) -> Path:

@@ -9,9 +9,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
+from typing import Any
 
+from shared.objects import SCHEME
 from shared.runner import make_run_command
+from shared.tempfiles import UPLOAD_PREFIX
 from tests.support.engines import Backends, control
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +54,11 @@ class Stack:
         for name in ("MONGO_URL", "REDIS_URL", "AMQP_URL", "DB_HOST", "DB_PORT", "REDIS_HOST", "REDIS_PORT"):
             if not backends.real and name in self.env and name not in (extra_env or {}):
                 del self.env[name]
-        self.extra_env = dict(extra_env or {})
+        # With FM_BLOBS=s3, a bucket of the stack's own, unless its settings name one.
+        bucket = (extra_env or {}).get("S3_BUCKET") or f"fm-{uuid.uuid4().hex[:12]}"
+        self.blobs = StoredBlobs(self.folder, bucket, named="S3_BUCKET" in (extra_env or {}))
+        self.env = {**self.env, **self.blobs.env(), **(extra_env or {})}
+        self.extra_env = {**self.blobs.env(), **(extra_env or {})}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
@@ -128,7 +136,9 @@ class Stack:
         control(action, name)
 
     def discard(self) -> None:
-        """What the stack leaves behind when the session ends: its folder, for the logs (tmp_path's rule)."""
+        """What the stack leaves behind when the session ends: its folder, for the logs (tmp_path's rule);
+        its bucket is emptied and removed."""
+        self.blobs.discard()
 
     def running(self, name: str) -> bool:
         proc = self.procs.get(name)
@@ -140,3 +150,102 @@ class Stack:
 
     def service_path(self, path: str) -> str:
         return path
+
+
+class StoredBlobs:
+    """What a stack stores, seen from the tests, on the volume (`FOLDER_PATH`) or, with FM_BLOBS=s3, in a
+    bucket of the stack's own (its services get S3_BUCKET): names, bytes, existence, by name or by a
+    record's localPath. A multipart upload in progress shows as `UPLOAD_PREFIX + key`, as a temp file
+    being written shows on the volume."""
+
+    def __init__(self, folder: Path, bucket: str, named: bool = False) -> None:
+        self.folder = folder
+        self.bucket = bucket if named or os.environ.get("FM_BLOBS") == "s3" else None
+        self._client: Any = None
+
+    def env(self) -> dict[str, str]:
+        if self.bucket is None:
+            return {}
+        from tests.support.engines import s3_settings
+
+        return {
+            "S3_BUCKET": self.bucket,
+            "S3_ENDPOINT": str(s3_settings().endpoint),
+            "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+        }
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import botocore.session
+            from botocore.config import Config
+
+            env = self.env()
+            self._client = botocore.session.get_session().create_client(
+                "s3", endpoint_url=env["S3_ENDPOINT"], region_name="us-east-1",
+                config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
+            )  # fmt: skip
+        return self._client
+
+    def location(self, name: str) -> str:
+        """The localPath a record of the blob `name` has."""
+        return f"{SCHEME}{self.bucket}/{name}" if self.bucket else str(self.folder / name)
+
+    def _key(self, location: str) -> str | None:
+        """The bucket key of a localPath or name; None for a path on the volume."""
+        if location.startswith(SCHEME):
+            return location.split("/", 3)[3]
+        if self.bucket is not None and "/" not in location:
+            return location
+        return None
+
+    def _path(self, location: str) -> Path:
+        return Path(location) if os.path.isabs(location) else self.folder / location
+
+    def names(self) -> set[str]:
+        """Every file of the folder, temp files included, and every object and multipart upload."""
+        found = {p.name for p in self.folder.iterdir()} if self.folder.exists() else set()
+        if self.bucket is not None:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+                found.update(item["Key"] for item in page.get("Contents", []))
+            uploads = self.client.list_multipart_uploads(Bucket=self.bucket).get("Uploads", [])
+            found.update(UPLOAD_PREFIX + upload["Key"] for upload in uploads)
+        return found
+
+    def read(self, location: str) -> bytes:
+        key = self._key(location)
+        if key is None:
+            return self._path(location).read_bytes()
+        return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def exists(self, location: str) -> bool:
+        key = self._key(location)
+        if key is None:
+            return self._path(location).exists()
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except self.client.exceptions.ClientError:
+            return False
+        return True
+
+    def write(self, location: str, data: bytes) -> None:
+        """Replace the bytes behind the services' back (a damaged disk, a tampered object)."""
+        key = self._key(location)
+        if key is None:
+            self._path(location).write_bytes(data)
+        else:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+
+    def discard(self) -> None:
+        if self.bucket is None:
+            return
+        try:
+            for upload in self.client.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+                for item in page.get("Contents", []):
+                    self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
+            self.client.delete_bucket(Bucket=self.bucket)
+        except self.client.exceptions.NoSuchBucket:
+            pass
