@@ -149,9 +149,21 @@ class RabbitJobQueue:
     """aio-pika robust connection; durable queues, persistent messages, publisher confirms, a DLQ."""
 
     def __init__(
-        self, url: str, prefetch: int = 2, policy: RetryPolicy | None = None, publish_timeout: float = 3.0
+        self,
+        url: str,
+        prefetch: int = 2,
+        policy: RetryPolicy | None = None,
+        publish_timeout: float = 3.0,
+        queue_type: str = "classic",
     ) -> None:
         self._url = url
+        # Quorum queues (replicated by Raft over a cluster's nodes) dead-letter at least once, which needs
+        # publishers refused rather than messages dropped when a queue is full.
+        self._kind: dict[str, Any] = (
+            {"x-queue-type": "quorum", "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+            if queue_type == "quorum"
+            else {}
+        )
         self._publish_timeout = publish_timeout
         self._prefetch = prefetch
         self._policy = policy or RetryPolicy()
@@ -175,10 +187,13 @@ class RabbitJobQueue:
 
     async def _declare(self, channel: aio_pika.abc.AbstractChannel, queue: str) -> aio_pika.abc.AbstractQueue:
         main = await channel.declare_queue(
-            queue, durable=True, arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{queue}.dead"}
+            queue,
+            durable=True,
+            arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{queue}.dead", **self._kind},
         )
         if queue not in self._declared:
-            await channel.declare_queue(f"{queue}.dead", durable=True)
+            dead_kind: dict[str, Any] = {"x-queue-type": "quorum"} if self._kind else {}  # dead-letters nowhere
+            await channel.declare_queue(f"{queue}.dead", durable=True, arguments=dead_kind)
             for delay in self._policy.tiers():
                 # Expired messages go back to the main queue; the TTL is the queue's, the same for all.
                 await channel.declare_queue(
@@ -188,6 +203,7 @@ class RabbitJobQueue:
                         "x-message-ttl": round(delay * 1000),
                         "x-dead-letter-exchange": "",
                         "x-dead-letter-routing-key": queue,
+                        **self._kind,
                     },
                 )
             self._declared.add(queue)
@@ -409,7 +425,7 @@ async def open_job_queue(
     """A job queue with its own connection (tools and tests; services use `setup_job_queue`), or on the
     given SQLite connection."""
     if settings.amqp_url:
-        return RabbitJobQueue(settings.amqp_url, policy=policy)
+        return RabbitJobQueue(settings.amqp_url, policy=policy, queue_type=settings.amqp_queue_type)
     if sqlite is not None:
         await apply_schema(sqlite, SQLITE_SCHEMA)
         return SqliteJobQueue(sqlite, policy=policy)

@@ -62,6 +62,7 @@ class EngineSettings:
     redis_url: str | None
     amqp_url: str | None
     internal_secret: bytes
+    amqp_queue_type: str = "classic"  # AMQP_QUEUE_TYPE=quorum: replicated queues on a RabbitMQ cluster
 
     @property
     def sqlite_path(self) -> Path:
@@ -85,6 +86,7 @@ class EngineSettings:
             redis_url=redis_url,
             amqp_url=amqp_url,
             internal_secret=_internal_secret(data_dir),
+            amqp_queue_type=env_choice("AMQP_QUEUE_TYPE", ("classic", "quorum"), "classic"),
         )
 
 

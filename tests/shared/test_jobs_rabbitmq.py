@@ -116,3 +116,34 @@ async def test_an_unroutable_publish_fails_instead_of_vanishing(backends: Backen
     with pytest.raises(aio_pika.exceptions.DeliveryError):
         await queue._send(channel, f"nobody-{uuid.uuid4().hex}", b"{}", {})
     await queue.close()
+
+
+async def test_quorum_queues_retry_and_dead_letter_like_classic_ones(backends: Backends, queue_name: str) -> None:
+    """AMQP_QUEUE_TYPE=quorum: the queues are declared quorum (a classic declaration of the same name is
+    refused), and a failing job goes through its retries to the dead letters, losing nothing."""
+    policy = RetryPolicy(max_attempts=3, base_delay=0.1)
+    queue = RabbitJobQueue(str(backends.amqp_url), policy=policy, queue_type="quorum")
+    calls = 0
+
+    async def handler(payload: dict[str, Any]) -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("transient")
+
+    await queue.publish(queue_name, {"n": 1})
+    await consume_for(queue, queue_name, handler, 2.0)
+    await queue.close()
+    assert calls == 3
+    connection = await aio_pika.connect(str(backends.amqp_url))
+    async with connection:
+        channel = await connection.channel()
+        letters = []
+        dead = await channel.declare_queue(f"{queue_name}.dead", passive=True)
+        while (message := await dead.get(fail=False)) is not None:
+            letters.append((json.loads(message.body), dict(message.headers)))
+            await message.ack()
+        assert [(payload, headers["x-reason"]) for payload, headers in letters] == [({"n": 1}, "exhausted")]
+        for name in policy.queue_names(queue_name):
+            with pytest.raises(aio_pika.exceptions.ChannelPreconditionFailed):
+                await channel.declare_queue(name, durable=True)  # as a classic queue: not what it is
+            channel = await connection.channel()  # a refused declaration closes the channel
