@@ -43,6 +43,8 @@ HOP_BY_HOP = frozenset(
     }
 )
 NO_BODY_STATUSES = frozenset({204, 304})
+# What a load balancer in front of a service's replicas answers when none of them can: 502, 503, 504.
+BALANCER_FAILURES = frozenset({502, 503, 504})
 # Upstream answers up to this size are buffered and sent in one piece; larger ones are streamed.
 SMALL_BODY = 64 * 1024
 
@@ -151,6 +153,11 @@ async def forward(
         ) as upstream:
             if sendfile_root is not None and upstream.status == 200 and SENDFILE_HEADER in upstream.headers:
                 return await _send_local_file(request, upstream, sendfile_root)
+            if upstream.status in BALANCER_FAILURES and upstream.content_type != "application/json":
+                # Not our service's answer (it speaks JSON): a balancer in front of its replicas found none
+                # alive, or none in time. The client gets the contract's error, not the balancer's page.
+                log.warning("upstream %s answered %d from its balancer", base_url, upstream.status)
+                raise GatewayTimeoutError() if upstream.status == 504 else UnavailableError()
             no_body = request.method == "HEAD" or upstream.status in NO_BODY_STATUSES
             length = upstream.content_length
             if not no_body and length is not None and length <= SMALL_BODY:
