@@ -212,6 +212,9 @@ stop_s3() {
   log "minio stopped"
 }
 
+# The load balancer the replicas tests put in front of two files services (started by the tests).
+balancer() { [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || apt_install nginx-light; }
+
 add_vhost() {
   rabbit_env
   rabbitmqctl -q add_vhost "$1" >/dev/null 2>&1 || true
@@ -233,7 +236,7 @@ mkdir -p "$STATE"
 action="${1:-start}"
 target="${2:-all}"
 case "$action:$target" in
-  start:all) start_redis; start_rabbitmq; start_mongo; start_s3; print_env ;;
+  start:all) start_redis; start_rabbitmq; start_mongo; start_s3; balancer; print_env ;;
   stop:all) stop_s3; stop_mongo; stop_redis; halt_rabbitmq ;;
   start:redis | start:rabbitmq | start:mongo | start:s3 | stop:redis | stop:rabbitmq | stop:mongo | stop:s3)
     "${action}_${target}" ;;

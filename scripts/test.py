@@ -1,6 +1,7 @@
 """`make test`: the whole suite on the embedded adapters, then on the real engines, then the integration
 harness (each service under gunicorn exactly as docker-compose.yml runs it, on the real engines), then the
-black-box suite with the bytes in S3 (FM_BLOBS=s3: MinIO, a bucket per stack).
+black-box suite past one machine (bytes in S3, a bucket per stack on MinIO; two files services and two
+thumbnailers behind nginx).
 
 In CI (CI=true) the real-engine runs are mandatory and an unreachable engine fails them. Elsewhere, when
 the engines are not running, those runs are skipped with the reason printed (start them: `make services`).
@@ -69,7 +70,7 @@ def main() -> int:
         reason = f"skipped: {', '.join(missing)} not running (start them with `make services`)"
         results.append(("engines", 0, reason))
         results.append(("integration", 0, reason))
-        results.append(("s3", 0, reason))
+        results.append(("s3-replicas", 0, reason))
     else:
         code, summary = run_set("engines", extra, {"FM_BACKENDS": "engines"}, [])
         results.append(("engines", code, summary))
@@ -77,12 +78,14 @@ def main() -> int:
             "integration", extra, {"FM_BACKENDS": "engines", "FM_STACK": "compose"}, ["tests/api", "tests/integration"]
         )
         results.append(("integration", code, summary))
-        # The black-box suite with every stack's bytes in a bucket of its own (MinIO).
-        code, summary = run_set("s3", extra, {"FM_BACKENDS": "engines", "FM_BLOBS": "s3"}, ["tests/api"])
-        results.append(("s3", code, summary))
+        # The black-box suite past one machine: every stack's bytes in a bucket of its own (MinIO), two files
+        # services and two thumbnailers with folders of their own behind a balancer (nginx).
+        env = {"FM_BACKENDS": "engines", "FM_BLOBS": "s3", "FM_STACK": "replicas"}
+        code, summary = run_set("s3-replicas", extra, env, ["tests/api"])
+        results.append(("s3-replicas", code, summary))
     print("\n=== pass counts per set ===")
     for name, code, summary in results:
-        print(f"{name:>11}: {summary or 'no summary'}{'' if code == 0 else f'  (exit {code})'}")
+        print(f"{name:>12}: {summary or 'no summary'}{'' if code == 0 else f'  (exit {code})'}")
     totals = {kind: sum(_count(summary, kind) for _, _, summary in results) for kind in ("passed", "failed", "error")}
     print(f"total: {totals['passed']} passed, {totals['failed'] + totals['error']} failed")
     return next((code for _, code, _ in results if code != 0), 0)

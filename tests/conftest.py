@@ -27,7 +27,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def stack_class() -> type[Stack]:
     """FM_STACK=compose: the services as docker-compose.yml runs them (gunicorn), on this machine;
-    FM_STACK=docker: docker-compose.yml run by Docker (`make compose-test`); otherwise as `make run` does."""
+    FM_STACK=docker: docker-compose.yml run by Docker (`make compose-test`); FM_STACK=replicas: two files
+    services and two thumbnailers behind a balancer, bytes in S3; otherwise as `make run` does."""
     import os
 
     if os.environ.get("FM_STACK") == "compose":
@@ -38,6 +39,10 @@ def stack_class() -> type[Stack]:
         from tests.support.docker import DockerStack
 
         return DockerStack
+    if os.environ.get("FM_STACK") == "replicas":
+        from tests.support.replicas import ReplicatedStack
+
+        return ReplicatedStack
     return Stack
 
 
