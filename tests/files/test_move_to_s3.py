@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,10 +14,10 @@ import pytest
 from services.files.blobs import BlobStorage
 from services.files.move_to_s3 import Mover
 from services.files.uploads import UploadRequest
-from shared.objects import ObjectStore, S3Settings
+from shared.objects import ObjectStore
 from tests.files.conftest import Files
 from tests.files.test_tree import OWNER, folder, upload_file
-from tests.support.engines import s3_settings
+from tests.support.engines import own_bucket
 from tests.support.images import image_bytes
 
 pytestmark = pytest.mark.engines
@@ -27,14 +25,8 @@ pytestmark = pytest.mark.engines
 
 @pytest.fixture
 async def objects() -> AsyncIterator[ObjectStore]:
-    settings = S3Settings(bucket=f"fm-move-{uuid.uuid4().hex[:12]}", endpoint=s3_settings().endpoint)
-    async with ObjectStore(settings) as store:
-        await store.ensure_bucket()
+    async with own_bucket("fm-move") as store:
         yield store
-        await store.abandoned_uploads(timedelta(0))
-        listed = await store.client.list_objects_v2(Bucket=settings.bucket)
-        await store.remove([item["Key"] for item in listed.get("Contents", [])])
-        await store.client.delete_bucket(Bucket=settings.bucket)
 
 
 async def image_with_thumbnails(files: Files, name: str) -> str:

@@ -7,17 +7,15 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpClient
 
-from shared.objects import ObjectStore, S3Settings
-from tests.support.engines import s3_settings
+from shared.objects import ObjectStore
+from tests.support.engines import own_bucket
 from tests.support.inprocess import Signed
 
 pytestmark = pytest.mark.engines
@@ -28,15 +26,10 @@ OWNER = "5f1e7cda04a394508232559d"
 @pytest.fixture
 async def bucket(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ObjectStore]:
     """A bucket of the test's own, named in the environment the service's factory reads; emptied after."""
-    settings = S3Settings(bucket=f"fm-files-{uuid.uuid4().hex[:12]}", endpoint=s3_settings().endpoint)
-    monkeypatch.setenv("S3_BUCKET", settings.bucket)
-    monkeypatch.setenv("S3_ENDPOINT", str(settings.endpoint))
-    async with ObjectStore(settings) as store:
+    async with own_bucket("fm-files") as store:
+        monkeypatch.setenv("S3_BUCKET", store.settings.bucket)
+        monkeypatch.setenv("S3_ENDPOINT", str(store.settings.endpoint))
         yield store
-        await store.abandoned_uploads(timedelta(0))
-        listed = await store.client.list_objects_v2(Bucket=settings.bucket)
-        await store.remove([item["Key"] for item in listed.get("Contents", [])])
-        await store.client.delete_bucket(Bucket=settings.bucket)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import botocore.exceptions
 import pytest
 
 from shared.objects import PART_BYTES, ObjectStore, S3Settings, failure_status
-from tests.support.engines import s3_settings
+from tests.support.engines import own_bucket, s3_settings
 
 pytestmark = pytest.mark.engines
 
@@ -23,15 +23,8 @@ pytestmark = pytest.mark.engines
 @pytest.fixture
 async def store() -> AsyncIterator[ObjectStore]:
     """A bucket of this test's own, emptied and removed afterwards."""
-    settings = S3Settings(bucket=f"fm-test-{uuid.uuid4().hex[:12]}", endpoint=s3_settings().endpoint)
-    async with ObjectStore(settings) as opened:
-        await opened.ensure_bucket()
+    async with own_bucket("fm-test") as opened:
         yield opened
-        client, bucket = opened.client, settings.bucket
-        await opened.abandoned_uploads(timedelta(0))
-        listed = await client.list_objects_v2(Bucket=bucket)
-        await opened.remove([item["Key"] for item in listed.get("Contents", [])])
-        await client.delete_bucket(Bucket=bucket)
 
 
 async def read_all(store: ObjectStore, key: str, start: int = 0, end: int | None = None) -> bytes:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 
 if TYPE_CHECKING:
-    from shared.objects import S3Settings
+    from shared.objects import ObjectStore, S3Settings
 
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -130,3 +133,20 @@ def s3_settings() -> S3Settings:
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
     return S3Settings(bucket="", endpoint=endpoint)
+
+
+@contextlib.asynccontextmanager
+async def own_bucket(prefix: str) -> AsyncIterator[ObjectStore]:
+    """A bucket of the caller's own on the S3 server, made now, emptied and removed afterwards."""
+    from shared.objects import ObjectStore, S3Settings
+
+    settings = S3Settings(bucket=f"{prefix}-{uuid.uuid4().hex[:12]}", endpoint=s3_settings().endpoint)
+    async with ObjectStore(settings) as store:
+        await store.ensure_bucket()
+        try:
+            yield store
+        finally:
+            await store.abandoned_uploads(timedelta(0))
+            async for page in store.client.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket):
+                await store.remove([item["Key"] for item in page.get("Contents", [])])
+            await store.client.delete_bucket(Bucket=settings.bucket)
