@@ -247,9 +247,14 @@ class ObjectStore:
         async for page in paginator.paginate(Bucket=self.settings.bucket):
             for upload in page.get("Uploads", []):
                 if upload["Initiated"] < cutoff:
-                    await self.client.abort_multipart_upload(
-                        Bucket=self.settings.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                    )
+                    try:
+                        await self.client.abort_multipart_upload(
+                            Bucket=self.settings.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                    except botocore.exceptions.ClientError as exc:
+                        if str(exc.response.get("Error", {}).get("Code")) == "NoSuchUpload":
+                            continue  # another replica's sweep, or the upload itself, finished it first
+                        raise
                     aborted += 1
         return aborted
 
@@ -325,7 +330,7 @@ class ObjectWriter:
         bucket = self._store.settings.bucket
         if self._upload_id is None:
             data = bytes(self._buffer)
-            self._hash.update(data)
+            await asyncio.to_thread(self._hash.update, data)  # up to a part: off the event loop
             await self._store.client.put_object(Bucket=bucket, Key=self.key, Body=io.BytesIO(data))
         else:
             if self._buffer:

@@ -241,8 +241,9 @@ class BlobStorage:
         await self.remove_many(local_paths, suffixes=("", *THUMBNAIL_SUFFIXES))
 
     async def remove_many(self, local_paths: list[str], suffixes: tuple[str, ...]) -> None:
-        keys = [key for path in local_paths if (key := self._key(path)) is not None]
-        paths = [path for path in local_paths if self._key(path) is None]
+        located = [(path, self._key(path)) for path in local_paths]
+        keys = [key for _, key in located if key is not None]
+        paths = [path for path, key in located if key is None]
         if keys:
             assert self.objects is not None
             await self.objects.remove([key + suffix for key in keys for suffix in suffixes])

@@ -138,3 +138,12 @@ async def test_an_unreachable_server_is_an_outage_and_a_missing_bucket_is_not() 
 async def test_an_empty_object_reads_as_nothing(store: ObjectStore) -> None:
     stored = await store.write(b"")
     assert await read_all(store, str(store.key(stored.uri))) == b""
+
+
+async def test_two_sweeps_racing_over_one_abandoned_upload_abort_it_once(store: ObjectStore) -> None:
+    """Every files replica sweeps: the one that comes second finds the upload gone, which is no error."""
+    import asyncio
+
+    await store.client.create_multipart_upload(Bucket=store.settings.bucket, Key="abandoned")
+    counts = await asyncio.gather(*(store.abandoned_uploads(timedelta(0)) for _ in range(4)))
+    assert sum(counts) == 1
