@@ -26,6 +26,7 @@ BASE_RECIPE=1 # raise it when base_image() below changes what goes into the imag
 # The build machine's trust store: where TLS to the package registries is inspected, builds need it.
 HOST_CA_BUNDLE="${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 FERRETDB_BIN="${FERRETDB_BIN:-$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin/ferretdb}"
+ENGINE_TARGETS="redis rabbitmq ferretdb minio"
 
 # shellcheck source=scripts/lib.sh
 source "$ROOT/scripts/lib.sh"
@@ -105,17 +106,17 @@ base_image() {
 }
 
 engine_images() {
-  local base=$1 context digest
-  digest="$(printf '%s' "$base" | cat - "$ROOT/docker/ci/engines.Dockerfile" "$FERRETDB_BIN" \
-    | sha256sum | cut -c1-12)"
-  if have_image "files-manager-ci-redis:$digest" && have_image "files-manager-ci-rabbitmq:$digest" \
-      && have_image "files-manager-ci-ferretdb:$digest"; then
-    echo "$digest"; return
-  fi
+  local base=$1 context digest minio target missing=no
   [ -x "$FERRETDB_BIN" ] || bash "$ROOT/scripts/services.sh" build-ferretdb
+  minio="$(bash "$ROOT/scripts/services.sh" build-s3)"
+  digest="$(printf '%s %s' "$base" "$minio" | cat - "$ROOT/docker/ci/engines.Dockerfile" "$FERRETDB_BIN" \
+    | sha256sum | cut -c1-12)"
+  for target in $ENGINE_TARGETS; do have_image "files-manager-ci-$target:$digest" || missing=yes; done
+  if [ "$missing" = no ]; then echo "$digest"; return; fi
   context="$(mktemp -d)"
   cp "$FERRETDB_BIN" "$context/ferretdb"
-  for target in redis rabbitmq ferretdb; do
+  cp "$minio" "$context/minio"
+  for target in $ENGINE_TARGETS; do
     log "building the stand-in $target image"
     docker build -q -f "$ROOT/docker/ci/engines.Dockerfile" --build-arg "BASE_IMAGE=$base" \
       --target "$target" -t "files-manager-ci-$target:$digest" "$context" >"$CACHE/build-$target.log" 2>&1 \

@@ -8,6 +8,7 @@
 #   scripts/services.sh env              print the environment that points the product at them
 #   scripts/services.sh vhost NAME       add a RabbitMQ virtual host (tests isolate extra stacks with it)
 #   scripts/services.sh build-ferretdb   build the FerretDB binary only (the compose test's stand-in image)
+#   scripts/services.sh build-s3         build the MinIO binary only, and print its path (the same)
 #
 # Idempotent: an engine already answering is left alone. State lives in .engines/ (git-ignored).
 set -euo pipefail
@@ -243,5 +244,6 @@ case "$action:$target" in
   env:*) print_env ;;
   vhost:*) add_vhost "$target" ;;
   build-ferretdb:*) build_ferretdb ;;
+  build-s3:*) build_minio && echo "$MINIO_BIN" ;;
   *) echo "usage: $0 [start|stop [redis|rabbitmq|mongo|s3]] | env" >&2; exit 2 ;;
 esac

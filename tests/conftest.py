@@ -53,6 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     import os
 
     docker = os.environ.get("FM_STACK") == "docker"
+    compose_s3 = docker and os.environ.get("FM_COMPOSE_S3") == "1"
     engines = docker or os.environ.get("FM_BACKENDS", "embedded") == "engines"
     compose = os.environ.get("FM_STACK") == "compose"
 
@@ -63,6 +64,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             (engines or "engines" not in item.keywords)
             and (compose or "integration" not in item.keywords)
             and (docker or "docker" not in item.keywords)
+            and (compose_s3 or "compose_s3" not in item.keywords)
         )
 
     deselected = [item for item in items if not belongs(item)]

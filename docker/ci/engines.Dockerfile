@@ -1,5 +1,5 @@
 # Stand-ins for the official engine images, for machines that cannot pull them (CI): Debian's Redis and
-# RabbitMQ, and FerretDB (the MongoDB wire protocol) built from source. docker/compose.ci.yml uses them;
+# RabbitMQ, and FerretDB (the MongoDB wire protocol) and MinIO (S3) built from source. docker/compose.ci.yml uses them;
 # scripts/docker.sh builds them on the local base image. Never used by a plain `docker compose up`.
 ARG BASE_IMAGE
 
@@ -29,3 +29,11 @@ ENV FERRETDB_HANDLER=sqlite \
 RUN mkdir -p /data/db /state
 EXPOSE 27017
 CMD ["ferretdb"]
+
+FROM ${BASE_IMAGE} AS minio
+COPY minio /usr/local/bin/minio
+ENV MINIO_BROWSER=off MINIO_UPDATE=off
+RUN mkdir -p /data
+EXPOSE 9000
+ENTRYPOINT ["minio"] # as the official image: docker-compose.s3.yml's command is `server /data`
+CMD ["server", "/data"]

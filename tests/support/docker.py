@@ -26,8 +26,16 @@ from tests.support.engines import Backends
 from tests.support.stack import ROOT, SERVICES, Stack, StoredBlobs, free_port
 
 COMPOSE_FILES = (ROOT / "docker-compose.yml", ROOT / "docker" / "compose.ci.yml")
+# FM_COMPOSE_S3=1: with docker-compose.s3.yml (bytes in MinIO, no shared volume) and its CI stand-in.
+S3_COMPOSE_FILES = (ROOT / "docker-compose.s3.yml", ROOT / "docker" / "compose.ci-s3.yml")
 SERVICE_PORTS = {"gateway": 5000, "auth": 5001, "files": 5002, "thumbnailer": 5003}
 ENGINES = ("mongo", "redis", "rabbitmq")
+
+
+def with_s3() -> bool:
+    return os.environ.get("FM_COMPOSE_S3") == "1"
+
+
 CONTAINER_FOLDER = "/files"  # FOLDER_PATH in docker-compose.yml
 CONTAINER_DATA = "/data"  # DATA_DIR
 RABBITMQ_USER = "files-manager"
@@ -84,6 +92,8 @@ class DockerStack(Stack):
             "THUMBNAIL_RECONCILE_INTERVAL": "1",
             "THUMBNAIL_RECONCILE_AFTER": "2",
         }
+        if with_s3():
+            settings.update(MINIO_ROOT_USER="files-manager", MINIO_ROOT_PASSWORD=secrets.token_hex(16))
         self.settings = settings
         workdir.mkdir(parents=True, exist_ok=True)
         self.write_env()
@@ -95,11 +105,12 @@ class DockerStack(Stack):
 
     # compose ---------------------------------------------------------------------------------------
     def compose(self, *args: str, timeout: float = 600) -> str:
-        files = [part for path in COMPOSE_FILES for part in ("-f", str(path))]
+        chosen = (*COMPOSE_FILES, *S3_COMPOSE_FILES) if with_s3() else COMPOSE_FILES
+        files = [part for path in chosen for part in ("-f", str(path))]
         command = ["docker-compose", "-p", self.project, "--project-directory", str(self.workdir), *files, *args]
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
         if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command[7:])} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+            raise RuntimeError(f"docker-compose {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         return done.stdout
 
     def containers(self, name: str) -> list[dict[str, Any]]:
@@ -179,7 +190,7 @@ class DockerStack(Stack):
             raise
 
     def wait_all_healthy(self, timeout: float = 180, without: tuple[str, ...] = ()) -> None:
-        for name in ENGINES:
+        for name in (*ENGINES, "minio") if with_s3() else ENGINES:
             self.wait_container_healthy(name, timeout)
         for name in SERVICES:
             if name not in without:
