@@ -59,9 +59,17 @@ _TRANSPORT = failure_rule(
 )
 
 
+def error_code(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+NO_SUCH_OBJECT = frozenset({"404", "NotFound", "NoSuchKey"})  # HEAD answers a bare 404
+NO_SUCH_BUCKET = frozenset({"404", "NotFound", "NoSuchBucket"})
+
+
 def failure_status(exc: BaseException) -> int | None:
     if isinstance(exc, botocore.exceptions.ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = error_code(exc)
         if code in FULL_CODES:
             return 507
         if code in UNAVAILABLE_CODES:
@@ -147,7 +155,7 @@ class ObjectStore:
             await self.client.head_bucket(Bucket=self.settings.bucket)
             return
         except botocore.exceptions.ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) not in ("404", "NoSuchBucket", "NotFound"):
+            if error_code(exc) not in NO_SUCH_BUCKET:
                 raise
         with contextlib.suppress(self.client.exceptions.BucketAlreadyOwnedByYou):
             await self.client.create_bucket(Bucket=self.settings.bucket)
@@ -187,7 +195,7 @@ class ObjectStore:
         try:
             head = await self.client.head_object(Bucket=self.settings.bucket, Key=key)
         except botocore.exceptions.ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+            if error_code(exc) in NO_SUCH_OBJECT:
                 return None
             raise
         return int(head["ContentLength"]), head["LastModified"].timestamp()
@@ -209,10 +217,15 @@ class ObjectStore:
                 yield chunk
 
     async def download_file(self, key: str, path: str) -> None:
-        """The whole object into a local file (the thumbnailer's source)."""
+        """The whole object into a local file (the thumbnailer's source); FileNotFoundError if none."""
         with open(path, "wb") as handle:  # noqa: ASYNC230 - written a megabyte at a time, in a thread
-            async for chunk in self.read(key):
-                await asyncio.to_thread(handle.write, chunk)
+            try:
+                async for chunk in self.read(key):
+                    await asyncio.to_thread(handle.write, chunk)
+            except botocore.exceptions.ClientError as exc:
+                if error_code(exc) in NO_SUCH_OBJECT:
+                    raise FileNotFoundError(key) from exc
+                raise
 
     async def presign(self, key: str, expires: int, content_type: str, disposition: str) -> str:
         """A URL that fetches the object for `expires` seconds, answered with these headers."""
@@ -252,7 +265,7 @@ class ObjectStore:
                             Bucket=self.settings.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                         )
                     except botocore.exceptions.ClientError as exc:
-                        if str(exc.response.get("Error", {}).get("Code")) == "NoSuchUpload":
+                        if error_code(exc) == "NoSuchUpload":
                             continue  # another replica's sweep, or the upload itself, finished it first
                         raise
                     aborted += 1

@@ -10,8 +10,6 @@ import os
 import tempfile
 from typing import Any
 
-import botocore.exceptions
-
 from services.thumbnailer.files_client import Images
 from services.thumbnailer.images import UnsupportedImageError, render_thumbnails
 from shared.ids import is_object_id
@@ -74,12 +72,7 @@ class ThumbnailWorker:
         assert self._objects is not None
         with tempfile.TemporaryDirectory(prefix="fm-thumbnail-") as folder:
             source = os.path.join(folder, "source")
-            try:
-                await self._objects.download_file(key, source)
-            except botocore.exceptions.ClientError as exc:
-                if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey"):
-                    raise FileNotFoundError(key) from exc
-                raise
+            await self._objects.download_file(key, source)  # FileNotFoundError: deleted meanwhile
             rendered = await asyncio.to_thread(render_thumbnails, source, self._max_pixels)
             for width, path in rendered.items():
                 await self._objects.upload_file(path, f"{key}_{width}")

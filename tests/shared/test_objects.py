@@ -10,6 +10,7 @@ import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -147,3 +148,12 @@ async def test_two_sweeps_racing_over_one_abandoned_upload_abort_it_once(store: 
     await store.client.create_multipart_upload(Bucket=store.settings.bucket, Key="abandoned")
     counts = await asyncio.gather(*(store.abandoned_uploads(timedelta(0)) for _ in range(4)))
     assert sum(counts) == 1
+
+
+async def test_downloading_a_missing_object_is_file_not_found(store: ObjectStore, tmp_path: Path) -> None:
+    """What the thumbnailer sees when an image was deleted before its job ran: a job to drop, not retry."""
+    with pytest.raises(FileNotFoundError):
+        await store.download_file("never-written", str(tmp_path / "source"))
+    stored = await store.write(b"image bytes")
+    await store.download_file(str(store.key(stored.uri)), str(tmp_path / "source"))
+    assert (tmp_path / "source").read_bytes() == b"image bytes"
