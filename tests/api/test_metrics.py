@@ -12,9 +12,13 @@ from tests.support.stack import Stack
 
 
 async def scrape(http: aiohttp.ClientSession, stack: Stack, service: str) -> str:
-    async with http.get(f"{stack.service_url(service)}/metrics") as response:
-        assert response.status == 200, service
-        return await response.text()
+    """The service's metrics: of every replica, one after the other, where it has several."""
+    texts = []
+    for url in stack.service_urls(service):
+        async with http.get(f"{url}/metrics") as response:
+            assert response.status == 200, service
+            texts.append(await response.text())
+    return "\n".join(texts)
 
 
 def value(text: str, name: str, *labels: str) -> float:

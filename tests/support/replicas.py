@@ -144,6 +144,11 @@ class ReplicatedStack(Stack):
             return super().log(name)
         return "".join(super(ReplicatedStack, self).log(self._replica(name, i)) for i in range(REPLICAS[name]))
 
+    def service_urls(self, name: str) -> list[str]:
+        if name not in REPLICAS:
+            return super().service_urls(name)
+        return [f"http://127.0.0.1:{self.replica_ports[(name, i)]}" for i in range(REPLICAS[name])]
+
     def service_url(self, name: str) -> str:
         if name == "thumbnailer":
             return f"http://127.0.0.1:{self.replica_ports[('thumbnailer', 0)]}"

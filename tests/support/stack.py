@@ -68,6 +68,10 @@ class Stack:
     def service_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
+    def service_urls(self, name: str) -> list[str]:
+        """Each instance of the service (one here; replicas elsewhere)."""
+        return [self.service_url(name)]
+
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
 
