@@ -141,13 +141,15 @@ async def test_an_empty_object_reads_as_nothing(store: ObjectStore) -> None:
     assert await read_all(store, str(store.key(stored.uri))) == b""
 
 
-async def test_two_sweeps_racing_over_one_abandoned_upload_abort_it_once(store: ObjectStore) -> None:
-    """Every files replica sweeps: the one that comes second finds the upload gone, which is no error."""
+async def test_sweeps_racing_over_one_abandoned_upload_all_succeed_and_leave_nothing(store: ObjectStore) -> None:
+    """Every files replica sweeps: one that comes second may find the upload gone (NoSuchUpload), which is
+    no error (a server may also accept the second abort); the upload is gone either way."""
     import asyncio
 
     await store.client.create_multipart_upload(Bucket=store.settings.bucket, Key="abandoned")
     counts = await asyncio.gather(*(store.abandoned_uploads(timedelta(0)) for _ in range(4)))
-    assert sum(counts) == 1
+    assert 1 <= sum(counts) <= 4 and set(counts) <= {0, 1}
+    assert await uploads_of(store, "abandoned") == []
 
 
 async def test_downloading_a_missing_object_is_file_not_found(store: ObjectStore, tmp_path: Path) -> None:
