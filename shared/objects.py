@@ -161,7 +161,13 @@ class ObjectStore:
             await self.client.create_bucket(Bucket=self.settings.bucket)
 
     async def ping(self) -> bool:
-        return await self.alive()
+        """Readiness: the bucket is there, made now if it is not (a service started before its S3 server
+        could make buckets becomes ready once it can)."""
+        try:
+            await self.ensure_bucket()
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+            return False
+        return True
 
     async def alive(self) -> bool:
         try:

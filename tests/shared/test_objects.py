@@ -159,3 +159,14 @@ async def test_downloading_a_missing_object_is_file_not_found(store: ObjectStore
     stored = await store.write(b"image bytes")
     await store.download_file(str(store.key(stored.uri)), str(tmp_path / "source"))
     assert (tmp_path / "source").read_bytes() == b"image bytes"
+
+
+async def test_readiness_makes_a_missing_bucket() -> None:
+    """A service that started before its S3 server could make buckets becomes ready once it can."""
+    from tests.support.engines import own_bucket
+
+    async with own_bucket("fm-ready") as store:
+        await store.client.delete_bucket(Bucket=store.settings.bucket)
+        assert not await store.alive()
+        assert await store.ping()
+        assert await store.alive()
