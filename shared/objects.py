@@ -309,9 +309,6 @@ class ObjectWriter:
         self._in_flight: asyncio.Task[None] | None = None
         self.size = 0
 
-    async def open(self) -> None:
-        """Nothing to do before the first part: a small file is one PutObject at commit."""
-
     async def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
         self._buffer += chunk

@@ -55,8 +55,7 @@ async def test_an_empty_file_is_an_empty_object(store: ObjectStore) -> None:
 
 async def test_a_large_stream_is_uploaded_in_parts_and_shows_only_once_complete(store: ObjectStore) -> None:
     content = os.urandom(2 * PART_BYTES + 12_345)
-    writer = store.writer()
-    await writer.open()
+    writer = store.writer()  # nothing sent yet: a small file is one PutObject at commit
     for start in range(0, len(content), 1_000_000):
         await writer.write(content[start : start + 1_000_000])
     assert await uploads_of(store, writer.key)  # parts sent already
@@ -70,8 +69,7 @@ async def test_a_large_stream_is_uploaded_in_parts_and_shows_only_once_complete(
 
 
 async def test_an_aborted_upload_leaves_no_object_and_no_parts(store: ObjectStore) -> None:
-    writer = store.writer()
-    await writer.open()
+    writer = store.writer()  # nothing sent yet: a small file is one PutObject at commit
     for _ in range(3):
         await writer.write(os.urandom(PART_BYTES))
     assert await uploads_of(store, writer.key)
@@ -83,8 +81,7 @@ async def test_an_aborted_upload_leaves_no_object_and_no_parts(store: ObjectStor
 async def test_memory_stays_bounded_whatever_the_size(store: ObjectStore) -> None:
     """Two parts at most are held (one filling, one sending), plus the client's own buffers."""
     chunk = os.urandom(1024 * 1024)
-    writer = store.writer()
-    await writer.open()
+    writer = store.writer()  # nothing sent yet: a small file is one PutObject at commit
     tracemalloc.start()
     try:
         for _ in range(128):
