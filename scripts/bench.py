@@ -13,7 +13,10 @@ length of each load round, 5 s by default).
   requests/s, p50/p99, errors, and CPU milliseconds per request summed over our processes (user plus
   system time of each service's process tree; engines and wrk excluded), with each process's share.
   The reference is one bare aiohttp process answering a small JSON object on the same event loop: the
-  floor of one hop, measured in the same run.
+  floor of one hop, measured in the same run. The engine set has a second reference (scripts/floor_app.py):
+  two bare hops with the services' libraries, a Redis GET and an aiohttp proxy, then one PyMongo find_one,
+  with no project code: what `GET /files/:id` costs on the engines at the least. The login throttle is off
+  (it counts attempts while they are checked; 32 logins of one account at once would be refused).
 - sweep: GET /files/:id at 32, 256 and 1,024 connections on the engines: every request must be answered.
 - listing: GET /files pages, one request at a time, with 1,000,000 file records in the SQLite store
   (written straight into the running stack's file), from the first root page to the last.
@@ -323,25 +326,51 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 """
 
 
+def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def reference_floor() -> loadgen.Result:
     """One bare aiohttp process answering a small JSON object: what a single hop costs at the least."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", REFERENCE_APP, str(port)])
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        wait_for_port(port, proc)
         meter = loadgen.CpuMeter({"aiohttp": proc.pid})
         return loadgen.run(f"http://127.0.0.1:{port}", loadgen.Scenario("reference", ("/",)), meter, SECONDS)
     finally:
         proc.terminate()
         proc.wait()
+
+
+def engines_floor(backends: Backends) -> loadgen.Result:
+    """Two bare hops with the services' libraries (scripts/floor_app.py): a Redis GET and an aiohttp proxy, then
+    one PyMongo find_one. What `GET /files/:id` on the engines costs with no project code at all."""
+    env = {**os.environ, **backends.env(), "MONGO_DATABASE": str(backends.mongo_database)}
+    script = str(ROOT / "scripts" / "floor_app.py")
+    files_port, gateway_port = free_port(), free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(subprocess.Popen([sys.executable, script, "files", str(files_port)], env=env))
+        wait_for_port(files_port, procs[0])
+        procs.append(subprocess.Popen([sys.executable, script, "gateway", str(gateway_port), str(files_port)], env=env))
+        wait_for_port(gateway_port, procs[1])
+        meter = loadgen.CpuMeter({"gateway": procs[1].pid, "files": procs[0].pid})
+        scenario = loadgen.Scenario("floor", ("/files/1",), headers={"X-Token": "floor-token"})
+        return loadgen.run(f"http://127.0.0.1:{gateway_port}", scenario, meter, SECONDS)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+        drop_database(backends)
 
 
 def print_result(result: loadgen.Result, floor: float) -> None:
@@ -362,7 +391,10 @@ def with_stack(backends: Backends, action: Callable[[Stack], None]) -> None:
     """The engines as docker-compose.yml runs them; the embedded set as `make run` starts it (`python -m`)."""
     work = Path(tempfile.mkdtemp(prefix="fm-bench-"))
     stack_class = ComposeStack if backends.real else Stack
-    stack = stack_class(backends, work, extra_env={"LOG_LEVEL": "WARNING"})
+    # The login throttle counts attempts while they are checked, so 32 logins of one account at once would
+    # mostly be refused (429) and /connect would measure the refusals: it is off here.
+    quiet = {"LOG_LEVEL": "WARNING", "LOGIN_MAX_FAILURES": "0", "LOGIN_MAX_FAILURES_PER_ADDRESS": "0"}
+    stack = stack_class(backends, work, extra_env=quiet)
     stack.start()
     try:
         action(stack)
@@ -400,6 +432,14 @@ def endpoints() -> None:
         sets.append(("engines, as docker-compose.yml runs them (gunicorn)", engines))
     for title, backends in sets:
         print(f"\n{title}:", flush=True)
+        if backends.real:
+            two = engines_floor(backends)
+            print(
+                f"  reference: two bare hops, Redis GET + aiohttp proxy + one PyMongo find_one, no project code:"
+                f" {two.rps:.0f} req/s, cpu {two.cpu_total:.2f} ms/req"
+                f" (gateway {two.cpu_ms['gateway']:.2f} files {two.cpu_ms['files']:.2f}): the engines' floor",
+                flush=True,
+            )
 
         def run_all(stack: Stack) -> None:
             meter = meter_of(stack)
