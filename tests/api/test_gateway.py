@@ -63,3 +63,17 @@ async def test_tokens_never_reach_the_logs(api: Api, stack: Stack) -> None:
     await api.call("GET", "/users/me", token=token)
     for name in ("gateway", "auth", "files", "thumbnailer"):
         assert token not in stack.log(name)
+
+
+async def test_the_web_app_is_served_beside_the_api(http: aiohttp.ClientSession, stack: Stack) -> None:
+    """What the installed package ships (in the images too): the page and its files, with their policy."""
+    async with http.get(stack.url + "/") as response:
+        assert response.status == 200
+        assert response.content_type == "text/html"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        page = await response.text()
+    assert '<script type="module" src="/app/app.js">' in page and 'href="/app/app.css"' in page
+    for asset in ("/app/app.js", "/app/app.css", "/app/folder.svg"):
+        async with http.get(stack.url + asset) as response:
+            assert response.status == 200, asset
+            assert len(await response.read()) > 100

@@ -126,9 +126,9 @@ def test_the_pinned_database_is_mime_db_as_published() -> None:
     assert database_digest() == MIME_DB_SHA256
 
 
-def test_an_installed_package_carries_the_database(tmp_path: Path) -> None:
+def test_an_installed_package_carries_its_data_files(tmp_path: Path) -> None:
     """What the images install (`pip install .`, not this checkout): the wheel holds mime_db.json and answers
-    from it, in a process that sees only the wheel's contents."""
+    from it, and the web app's files, in a process that sees only the wheel's contents."""
     source = tmp_path / "source"  # a copy: building writes build/ and egg-info beside the sources
     for name in ("pyproject.toml", "README.md"):
         source.mkdir(exist_ok=True)
@@ -145,13 +145,19 @@ def test_an_installed_package_carries_the_database(tmp_path: Path) -> None:
     unpacked = tmp_path / "unpacked"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(unpacked)
-    probe = "from services.files.mime import content_type; print(content_type('chapter_titles.md'))"
-    answer = subprocess.run(
-        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(unpacked)!r}); {probe}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    ).stdout.strip()
-    assert answer == "text/markdown; charset=utf-8"
+
+    def run(probe: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(unpacked)!r}); {probe}"],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        ).stdout.strip()
+
+    assert run("from services.files.mime import content_type; print(content_type('chapter_titles.md'))") == (
+        "text/markdown; charset=utf-8"
+    )
+    shipped = run("from services.gateway.webapp import load_assets; print(' '.join(sorted(load_assets())))")
+    assert shipped.split() == sorted(path.name for path in (ROOT / "services/gateway/static").iterdir())
