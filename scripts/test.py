@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -34,6 +35,16 @@ def unreachable_engines() -> list[str]:
         except OSError:
             missing.append(name)
     return missing
+
+
+def ensure_browser() -> None:
+    """The browser tests (tests/browser) drive Debian's Chromium and chromedriver: installed when missing, as
+    `make services` installs the engines. Where that cannot be done, those tests say why (and fail in CI)."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    script = 'log() { echo "test: $*"; }; source scripts/lib.sh; apt_install chromium chromium-driver'
+    if subprocess.run(["bash", "-c", script], check=False).returncode != 0:
+        print("could not install chromium and chromium-driver; the browser tests will say so", flush=True)
 
 
 def run_set(name: str, extra: list[str], env_extra: dict[str, str], paths: list[str]) -> tuple[int, str]:
@@ -63,6 +74,7 @@ def _count(summary: str, kind: str) -> int:
 def main() -> int:
     extra = sys.argv[1:]
     results: list[tuple[str, int, str]] = []
+    ensure_browser()
     code, summary = run_set("embedded", extra, {"FM_BACKENDS": "embedded"}, [])
     results.append(("embedded", code, summary))
     missing = unreachable_engines()
