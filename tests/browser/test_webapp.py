@@ -290,7 +290,7 @@ def test_pages_of_twenty_with_the_page_in_the_address(stack: Stack) -> None:
         assert browser.console_errors() == []
 
 
-def test_a_dropped_file_uploads_and_a_cancelled_one_leaves_nothing(stack: Stack, tmp_path: Path) -> None:
+def test_dropped_files_upload_and_a_cancelled_one_leaves_nothing(stack: Stack, tmp_path: Path) -> None:
     email, password = f"drop-{uuid.uuid4().hex[:8]}@example.com", "drop passphrase"
     big = tmp_path / "cancelled.bin"
     big.write_bytes(os.urandom(20 * MIB))
@@ -304,11 +304,18 @@ def test_a_dropped_file_uploads_and_a_cancelled_one_leaves_nothing(stack: Stack,
         browser.js(
             """const data = new DataTransfer();
                data.items.add(new File(['dropped on the page'], 'dropped.txt', {type: 'text/plain'}));
+               data.items.add(new File(['not a picture at all'], 'broken.png', {type: 'image/png'}));
                const target = document.getElementById('drop');
                for (const type of ['dragenter', 'dragover', 'drop'])
                    target.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true}));"""
         )
         browser.find(tile("dropped.txt"))
+        # An "image" no decoder reads: its tile says so once the thumbnailer has given up on it.
+        browser.wait(
+            lambda d: "could not be made" in d.find_element(By.CSS_SELECTOR, f"{tile('broken.png')} .thumb").text,
+            60,
+            "the failed state shown",
+        )
         # An upload cancelled half-way: the row says so, and the server keeps nothing of it.
         driver.set_network_conditions(latency=5, download_throughput=500 * MIB, upload_throughput=2 * MIB)
         driver.find_element(By.ID, "upload-input").send_keys(str(big))
@@ -325,5 +332,5 @@ def test_a_dropped_file_uploads_and_a_cancelled_one_leaves_nothing(stack: Stack,
             """return fetch('/files', {headers: {'X-Token': sessionStorage.getItem('files-manager.token')}})
                    .then(r => r.json()).then(items => items.map(i => i.name))"""
         )
-        assert names == ["dropped.txt"]
+        assert sorted(names) == ["broken.png", "dropped.txt"]
         assert browser.console_errors() == []

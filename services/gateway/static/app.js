@@ -356,7 +356,7 @@ function showItems(items, mine) {
     }
     list.append(tile);
     tiles.set(String(item.id), { item, thumb });
-    if (item.type === "image") showThumbnail(item, thumb, mine);
+    if (item.type === "image") showThumbnail(thumb, item, 250, "", () => mine === generation);
   }
   pollPending(mine);
 }
@@ -365,27 +365,26 @@ function thumbState(item) {
   return item.thumbnail || "ready"; // a server without the field (STRICT_CONTRACT) is asked for the bytes
 }
 
-async function showThumbnail(item, thumb, mine) {
+// An image's thumbnail of `size` in `container`, or words for its state; `wanted` says whether the page still
+// shows that container once the bytes are in.
+async function showThumbnail(container, item, size, alt, wanted) {
   const state = thumbState(item);
-  thumb.dataset.state = state;
-  if (state === "pending") {
-    thumb.replaceChildren(el("span", {}, "Making the thumbnail…"));
-    return;
-  }
-  if (state === "failed") {
-    thumb.replaceChildren(el("span", {}, "No preview: the thumbnail could not be made"));
+  container.dataset.state = state;
+  if (state !== "ready") {
+    const words = state === "pending" ? "Making the thumbnail…" : "No preview: the thumbnail could not be made";
+    container.replaceChildren(el("span", {}, words));
     return;
   }
   try {
-    const url = await dataUrl(item, 250);
-    if (mine !== generation) {
+    const url = await dataUrl(item, size);
+    if (!wanted()) {
       URL.revokeObjectURL(url);
       return;
     }
     objectUrls.push(url);
-    thumb.replaceChildren(el("img", { src: url, alt: "" }));
+    container.replaceChildren(el("img", { src: url, alt }));
   } catch {
-    thumb.replaceChildren(el("span", {}, "No preview"));
+    container.replaceChildren(el("span", {}, "No preview"));
   }
 }
 
@@ -406,7 +405,7 @@ function pollPending(mine, round = 0) {
         if (mine !== generation) return;
         if (thumbState(fresh) !== "pending") {
           entry.item = fresh;
-          await showThumbnail(fresh, entry.thumb, mine);
+          await showThumbnail(entry.thumb, fresh, 250, "", () => mine === generation);
         }
       } catch {
         // gone or unreachable: the next render shows what is there
@@ -436,23 +435,7 @@ async function openDetails(item) {
   if (!dialog.open) dialog.showModal();
   const preview = $("details-preview");
   preview.replaceChildren(glyph(item));
-  if (item.type === "image" && thumbState(item) === "ready") {
-    try {
-      const url = await dataUrl(item, 500);
-      if (current !== item) {
-        URL.revokeObjectURL(url);
-        return;
-      }
-      objectUrls.push(url);
-      preview.replaceChildren(el("img", { src: url, alt: `Preview of ${item.name}` }));
-    } catch {
-      preview.replaceChildren(el("span", {}, "No preview"));
-    }
-  } else if (item.type === "image") {
-    preview.replaceChildren(
-      el("span", {}, thumbState(item) === "pending" ? "Making the thumbnail…" : "No preview: the thumbnail could not be made"),
-    );
-  }
+  if (item.type === "image") await showThumbnail(preview, item, 500, `Preview of ${item.name}`, () => current === item);
 }
 
 function fillDetails(item) {
