@@ -43,6 +43,9 @@ def main() -> int:
         )
         threading.Thread(target=_pump, args=(name, procs[name].stdout, lock, colour), daemon=True).start()
 
+    port = os.environ.get("PORT", "5000")
+    print(f"Files manager: open http://localhost:{port}/ in a browser; the API answers on the same port", flush=True)
+
     stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
