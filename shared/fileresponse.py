@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import hdrs, web
+from aiohttp.helpers import ETAG_ANY, ETag
 
 # Headers between the files service and the gateway: "you may hand me the file" and "here it is".
 ACCEL_REQUEST_HEADER = "X-FM-Accel"
@@ -41,6 +42,11 @@ class HashedFileResponse(web.FileResponse):
         if self.prepared:
             return None
         return await super().prepare(request)
+
+
+def etag_matches(request_tags: tuple[ETag, ...], value: str, weak: bool) -> bool:
+    """Whether an If-Match (strong comparison) or If-None-Match (`weak`) list names `value`, or is `*`."""
+    return any(t.value == ETAG_ANY or (t.value == value and (weak or not t.is_weak)) for t in request_tags)
 
 
 def without_conditionals(request: web.Request) -> web.Request:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from aiohttp import hdrs, web
-from aiohttp.helpers import ETAG_ANY
 
 from services.files.library import Download
 from shared.fileresponse import (
@@ -21,6 +19,7 @@ from shared.fileresponse import (
     SENDFILE_ETAG_HEADER,
     SENDFILE_HEADER,
     HashedFileResponse,
+    etag_matches,
     without_conditionals,
 )
 from shared.http import json_response
@@ -59,10 +58,6 @@ def content_disposition(name: str, mime: str) -> str:
     return f"{kind}; filename=\"{fallback[:150]}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def _matches(request_tags: Any, value: str, weak: bool) -> bool:
-    return any(t.value == ETAG_ANY or (t.value == value and (weak or not t.is_weak)) for t in request_tags)
-
-
 async def send_file(request: web.Request, download: Download, objects: ObjectStore | None) -> web.StreamResponse:
     record = download.record
     strong = record.sha256 if download.original and record.sha256 else None
@@ -75,9 +70,9 @@ async def send_file(request: web.Request, download: Download, objects: ObjectSto
     }
     if strong is not None:
         # Conditional requests on the content hash; the rest (Range, If-Range, dates) is FileResponse's.
-        if (if_match := request.if_match) is not None and not _matches(if_match, strong, weak=False):
+        if (if_match := request.if_match) is not None and not etag_matches(if_match, strong, weak=False):
             return _precondition_failed()
-        if (if_none_match := request.if_none_match) is not None and _matches(if_none_match, strong, weak=True):
+        if (if_none_match := request.if_none_match) is not None and etag_matches(if_none_match, strong, weak=True):
             response = _not_modified(headers)
             response.etag = strong
             return response

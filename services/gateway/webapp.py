@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import hdrs, web
 
 from shared.errors import NotFoundError
+from shared.fileresponse import etag_matches
 
 STATIC = Path(__file__).parent / "static"
 APP_PREFIX = "/app/"
@@ -50,9 +51,9 @@ class Asset:
     etag: str
 
 
-def load_assets(folder: Path = STATIC) -> dict[str, Asset]:
+def load_assets() -> dict[str, Asset]:
     assets = {}
-    for path in sorted(folder.iterdir()):
+    for path in sorted(STATIC.iterdir()):
         if not path.is_file():
             continue
         body = path.read_bytes()
@@ -63,14 +64,14 @@ def load_assets(folder: Path = STATIC) -> dict[str, Asset]:
 
 def asset_response(request: web.Request, asset: Asset) -> web.Response:
     headers = {**SECURITY_HEADERS, hdrs.ETAG: f'"{asset.etag}"'}
-    if (tags := request.if_none_match) is not None and any(tag.value in (asset.etag, "*") for tag in tags):
+    if (tags := request.if_none_match) is not None and etag_matches(tags, asset.etag, weak=True):
         return web.Response(status=304, headers=headers)
     charset = "utf-8" if asset.content_type.startswith("text/") else None
     return web.Response(body=asset.body, headers=headers, content_type=asset.content_type, charset=charset)
 
 
-def setup_webapp(app: web.Application, assets: dict[str, Asset] | None = None) -> None:
-    assets = load_assets() if assets is None else assets
+def setup_webapp(app: web.Application) -> None:
+    assets = load_assets()
     index, icon = assets["index.html"], assets["icon.svg"]
 
     async def page(request: web.Request) -> web.Response:
