@@ -493,38 +493,32 @@ $("act-download").addEventListener("click", () =>
   }),
 );
 
-function ask(title, label, value, okText) {
-  const dialog = $("ask");
+// Opens a modal dialog, focuses `focus`, and resolves with whether it was closed by its "ok" button.
+function confirmed(dialog, focus) {
+  dialog.returnValue = "";
+  dialog.showModal();
+  focus();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}
+
+async function ask(title, label, value, okText) {
   $("ask-title").textContent = title;
   $("ask-label").textContent = label;
   $("ask-ok").textContent = okText;
   const input = $("ask-input");
   input.value = value;
-  dialog.returnValue = "";
-  dialog.showModal();
-  input.select();
-  return new Promise((resolve) => {
-    dialog.addEventListener(
-      "close",
-      () => resolve(dialog.returnValue === "ok" ? input.value.trim() : null),
-      { once: true },
-    );
-  });
+  return (await confirmed($("ask"), () => input.select())) ? input.value.trim() : null;
 }
 
 function confirmDelete(item) {
-  const dialog = $("confirm");
   $("confirm-title").textContent = `Delete ${item.name}?`;
   $("confirm-text").textContent =
     item.type === "folder"
       ? "The folder and everything in it will be deleted. This cannot be undone."
       : "The file will be deleted. This cannot be undone.";
-  dialog.returnValue = "";
-  dialog.showModal();
-  $("confirm-cancel").focus();
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
-  });
+  return confirmed($("confirm"), () => $("confirm-cancel").focus());
 }
 
 $("act-rename").addEventListener("click", async () => {
