@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 import aiosqlite
@@ -16,6 +17,7 @@ from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from shared.batching import Batched
 from shared.errors import failure_rule
 from shared.health import Check, hold
 from shared.settings import EngineSettings
@@ -73,7 +75,16 @@ class RedisTokenStore:
             health_check_interval=30,
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
         )
-        self._redis = aioredis.Redis(connection_pool=pool)
+        self._redis = aioredis.Redis.from_pool(pool)  # owns the pool: closing the client closes its connections
+        # The gateway resolves a token per request: those of one turn of the loop go as one MGET.
+        self._lookups: Batched[str, str | None] = Batched(self._fetch)
+
+    async def _fetch(self, keys: Sequence[str]) -> list[str | None]:
+        if len(keys) == 1:
+            value = await self._redis.get(keys[0])
+            return [value if isinstance(value, str) else None]
+        values = await self._redis.mget(keys)
+        return [value if isinstance(value, str) else None for value in values]
 
     @property
     def client(self) -> aioredis.Redis:
@@ -81,8 +92,7 @@ class RedisTokenStore:
         return self._redis
 
     async def get(self, token: str) -> str | None:
-        value = await self._redis.get(token_key(token))
-        return value if isinstance(value, str) else None
+        return await self._lookups.load(token_key(token))
 
     async def set(self, token: str, user_id: str, ttl: int = TOKEN_TTL_SECONDS) -> None:
         await self._redis.set(token_key(token), user_id, ex=ttl)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,6 +12,7 @@ from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
+from shared.batching import Batched
 from shared.database import Metadata, MetadataSchema, MongoDatabase, new_id, ordered_id, parse_object_id
 from shared.sqlite import SqliteSchema, fetch
 
@@ -62,6 +64,14 @@ def _user_from_doc(doc: dict[str, Any]) -> User:
 class MongoUserStore:
     def __init__(self, db: MongoDatabase) -> None:
         self._users = db["users"]
+        # The lookups by id of one turn of the loop (every `/users/me`), in one query (shared/batching.py).
+        self._by_id: Batched[ObjectId, dict[str, Any] | None] = Batched(self._fetch_by_id)
+
+    async def _fetch_by_id(self, oids: Sequence[ObjectId]) -> list[dict[str, Any] | None]:
+        if len(oids) == 1:
+            return [await self._users.find_one({"_id": oids[0]})]
+        found = {doc["_id"]: doc async for doc in self._users.find({"_id": {"$in": list(oids)}})}
+        return [found.get(oid) for oid in oids]
 
     async def by_email(self, email: str) -> User | None:
         doc = await self._users.find_one({"email": email})
@@ -71,7 +81,7 @@ class MongoUserStore:
         oid = parse_object_id(user_id)
         if oid is None:
             return None
-        doc = await self._users.find_one({"_id": oid})
+        doc = await self._by_id.load(oid)
         return _user_from_doc(doc) if doc else None
 
     async def insert(self, email: str, password: str) -> User:

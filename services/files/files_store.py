@@ -8,7 +8,7 @@ for a folder. Both root spellings are read as root.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -17,6 +17,7 @@ import aiosqlite
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 
+from shared.batching import Batched
 from shared.database import Metadata, MetadataSchema, MongoDatabase, parse_object_id
 from shared.sqlite import SqliteSchema, fetch
 
@@ -208,6 +209,14 @@ def _mongo_parent_match(parent_id: str) -> Any | None:
 class MongoFileStore:
     def __init__(self, db: MongoDatabase) -> None:
         self._files = db["files"]
+        # The reads by id of one turn of the loop, in one query (shared/batching.py).
+        self._live: Batched[ObjectId, dict[str, Any] | None] = Batched(self._fetch_live)
+
+    async def _fetch_live(self, oids: Sequence[ObjectId]) -> list[dict[str, Any] | None]:
+        if len(oids) == 1:
+            return [await self._files.find_one({"_id": oids[0], **LIVE})]
+        found = {doc["_id"]: doc async for doc in self._files.find({"_id": {"$in": list(oids)}, **LIVE})}
+        return [found.get(oid) for oid in oids]
 
     async def insert(self, record: FileRecord) -> None:
         now = record.created_at or time.time()
@@ -229,13 +238,14 @@ class MongoFileStore:
 
     async def get(self, file_id: str) -> FileRecord | None:
         oid = parse_object_id(file_id)
-        doc = await self._files.find_one({"_id": oid, **LIVE}) if oid else None
+        doc = await self._live.load(oid) if oid else None
         return _record_from_doc(doc) if doc else None
 
     async def get_owned(self, file_id: str, user_id: str) -> FileRecord | None:
         oid, owner = parse_object_id(file_id), parse_object_id(user_id)
-        doc = await self._files.find_one({"_id": oid, "userId": owner, **LIVE}) if oid and owner else None
-        return _record_from_doc(doc) if doc else None
+        doc = await self._live.load(oid) if oid and owner else None
+        # The owner compared as the query `{"userId": owner}` would: an ObjectId equals only an ObjectId.
+        return _record_from_doc(doc) if doc and doc.get("userId") == owner else None
 
     async def list_children(self, user_id: str, parent_id: str, page: int) -> list[FileRecord]:
         owner, parent_match = parse_object_id(user_id), _mongo_parent_match(parent_id)
