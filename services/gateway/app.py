@@ -10,7 +10,15 @@ from aiohttp import web
 from services.gateway.authn import TokenResolver
 from services.gateway.cors import setup_cors
 from services.gateway.guard import guarded_runner
-from services.gateway.handlers import RESOLVER_KEY, STATUS_KEY, UPSTREAMS_KEY, Upstreams, status_cache
+from services.gateway.handlers import (
+    RESOLVER_KEY,
+    STATS_KEY,
+    STATUS_KEY,
+    UPSTREAMS_KEY,
+    Upstreams,
+    stats_reader,
+    status_cache,
+)
 from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
 from shared.errors import setup_errors
@@ -28,6 +36,7 @@ UPSTREAM_READ_BUFFER = 1024 * 1024
 async def access_ctx(app: web.Application) -> AsyncIterator[None]:
     app[RESOLVER_KEY] = TokenResolver(app[TOKENS_KEY])
     app[STATUS_KEY] = status_cache(app)
+    app[STATS_KEY] = stats_reader(app)
     yield
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
@@ -14,6 +14,7 @@ from aiohttp import web
 
 from services.gateway.authn import TokenResolver
 from services.gateway.proxy import continue_if_expected, forward
+from shared.batching import Batched
 from shared.errors import AuthenticationError, Handler, UnavailableError
 from shared.http import json_response
 from shared.identity import ANONYMOUS, CALLER_KEY, Caller
@@ -137,17 +138,37 @@ async def get_status(request: web.Request) -> web.Response:
     return json_response(await request.app[STATUS_KEY].get())
 
 
+class StatsView(TypedDict):
+    users: int
+    files: int
+
+
+STATS_QUESTION = "stats"  # every caller asks the same one
+
+
+def stats_reader(app: web.Application) -> Batched[str, StatsView]:
+    """The counts each owner reports: users from auth, files from the files service. The callers of one
+    turn of the loop share one pair of counts, made after each of them asked (shared/batching.py)."""
+
+    async def count(questions: Sequence[str]) -> list[StatsView]:
+        upstreams = app[UPSTREAMS_KEY]
+        (auth_status, users), (files_status, files) = await asyncio.gather(
+            upstreams.auth.call("GET", STATS_PATH), upstreams.files.call("GET", STATS_PATH)
+        )
+        if auth_status != 200 or files_status != 200:
+            raise UnavailableError()
+        user_count: UserCount = users
+        file_count: FileCount = files
+        return [{"users": user_count["users"], "files": file_count["files"]} for _ in questions]
+
+    return Batched(count)
+
+
+STATS_KEY = web.AppKey("stats", Batched[str, StatsView])
+
+
 async def get_stats(request: web.Request) -> web.Response:
-    """The counts each owner reports: users from auth, files from the files service."""
-    upstreams = request.app[UPSTREAMS_KEY]
-    (auth_status, users), (files_status, files) = await asyncio.gather(
-        upstreams.auth.call("GET", STATS_PATH), upstreams.files.call("GET", STATS_PATH)
-    )
-    if auth_status != 200 or files_status != 200:
-        raise UnavailableError()
-    user_count: UserCount = users
-    file_count: FileCount = files
-    return json_response({"users": user_count["users"], "files": file_count["files"]})
+    return json_response(await request.app[STATS_KEY].load(STATS_QUESTION))
 
 
 def proxy_to(

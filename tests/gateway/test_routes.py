@@ -4,11 +4,14 @@ files for what it reports, and routes nothing internal."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from shared.internal import InternalClient
 from tests.gateway.conftest import Trio, new_user
 
 
@@ -26,6 +29,25 @@ async def test_status_and_stats_come_from_the_owners(trio: Trio) -> None:
     )
     assert status == 201
     assert await json_of(trio.gateway, "GET", "/stats") == (200, {"users": 1, "files": 1})
+
+
+async def test_concurrent_stats_share_one_count_made_after_they_asked(
+    trio: Trio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real_call = InternalClient.call
+
+    async def counted(self: InternalClient, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(path)
+        return await real_call(self, method, path, *args, **kwargs)
+
+    monkeypatch.setattr(InternalClient, "call", counted)
+    await new_user(trio.gateway)
+    answers = await asyncio.gather(*(json_of(trio.gateway, "GET", "/stats") for _ in range(20)))
+    assert answers == [(200, {"users": 1, "files": 0})] * 20
+    assert len(calls) <= 20  # 40 if each asked alone: callers of one turn share one pair of counts
+    await new_user(trio.gateway, "carol@example.com")
+    assert await json_of(trio.gateway, "GET", "/stats") == (200, {"users": 2, "files": 0})
 
 
 async def test_a_token_resolves_through_the_token_store(trio: Trio) -> None:
