@@ -1,7 +1,7 @@
 """`make run`: the four services in the foreground, each line prefixed with its name; Ctrl-C stops them all.
 
-The gateway runs under gunicorn with its workers (WEB_CONCURRENCY, 2 by default: it is stateless, and the
-second worker pays on two cores, ADR 8); auth, files and the thumbnailer run as one process each, since on
+The gateway runs under gunicorn with its workers (WEB_CONCURRENCY, one per core by default: it is stateless,
+and a second worker pays even on two cores, ADR 8); auth, files and the thumbnailer run as one process each, since on
 the embedded defaults they share one SQLite file with a single writer.
 """
 

@@ -18,7 +18,7 @@ if _MADE_HERE:
     os.environ[MULTIPROC_VARIABLE] = tempfile.mkdtemp(prefix="files-manager-metrics-")
 
 from shared.logs import logging_config  # noqa: E402
-from shared.runner import LISTEN_BACKLOG, raise_open_files_limit  # noqa: E402
+from shared.runner import LISTEN_BACKLOG, available_cores, raise_open_files_limit  # noqa: E402
 
 
 def _on_starting(server: Any) -> None:
@@ -38,9 +38,15 @@ def _on_exit(server: Any) -> None:
         shutil.rmtree(os.environ[MULTIPROC_VARIABLE], ignore_errors=True)
 
 
+def default_workers(cores_per_worker: int | None) -> int:
+    """One worker per `cores_per_worker` cores, at least one; None: always one (docs/adr/0013)."""
+    return 1 if cores_per_worker is None else max(1, available_cores() // cores_per_worker)
+
+
 def gunicorn_settings(
-    service: str, host_var: str, default_host: str, port_var: str, default_port: int, workers: int
+    service: str, host_var: str, default_host: str, port_var: str, default_port: int, cores_per_worker: int | None
 ) -> dict[str, Any]:
+    """`cores_per_worker`: the default worker count's share of the machine (WEB_CONCURRENCY overrides it)."""
     raise_open_files_limit()  # in the master, before it forks the workers
     return {
         "backlog": LISTEN_BACKLOG,
@@ -48,7 +54,7 @@ def gunicorn_settings(
         # uvloop: a tenth to a quarter less CPU per proxied request (docs/adr/0008). Its loop has no sendfile(),
         # so file responses are sent in chunks read by a thread (shared/fileresponse.py).
         "worker_class": "aiohttp.GunicornUVLoopWebWorker",
-        "workers": int(os.environ.get("WEB_CONCURRENCY", str(workers))),
+        "workers": int(os.environ.get("WEB_CONCURRENCY") or default_workers(cores_per_worker)),
         # SIGTERM: stop accepting, let in-flight requests (a long download) finish for up to this long;
         # the aiohttp worker gives its handlers 95% of it.
         "graceful_timeout": int(os.environ.get("GRACEFUL_TIMEOUT", "30")),

@@ -27,6 +27,11 @@ def raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def available_cores() -> int:
+    """The cores this process may run on (a container's cpuset, a taskset), not the host's count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def make_run_command(name: str) -> list[str]:
     """How `make run` (and the test harness in its shape) starts a service: the gateway under gunicorn with
     its workers (stateless, and the second worker pays on two cores: ADR 8); the others as one process each,

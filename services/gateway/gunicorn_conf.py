@@ -3,9 +3,8 @@ harnesses use it):
 
 gunicorn --config python:services.gateway.gunicorn_conf services.gateway.app:serve
 
-Two workers by default (WEB_CONCURRENCY): the gateway holds no state, and on two cores a second worker
-nearly doubled 1 KiB downloads through it (the file response's thread hops are its cost) and added
-a few per cent elsewhere (ADR 8).
+One worker per core by default (WEB_CONCURRENCY overrides it): the gateway holds no state, and on two
+cores a second worker nearly doubled 1 KiB downloads and `/status` through it (ADR 8, ADR 13).
 """
 
 import os
@@ -13,7 +12,7 @@ from typing import Any
 
 from shared.gunicorn import gunicorn_settings
 
-globals().update(gunicorn_settings("gateway", "HOST", "0.0.0.0", "PORT", 5000, workers=2))
+globals().update(gunicorn_settings("gateway", "HOST", "0.0.0.0", "PORT", 5000, cores_per_worker=1))
 proc_name = "files-manager-gateway"
 
 # METRICS_PORT: a second listening socket, where the gateway answers GET /metrics and nothing else

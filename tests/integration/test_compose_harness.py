@@ -8,6 +8,7 @@ import aiohttp
 import psutil
 import pytest
 
+from shared.runner import available_cores
 from tests.conftest import Api
 from tests.support.compose import compose_services
 from tests.support.payloads import GeneratedBody
@@ -18,13 +19,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.engines]
 
 def test_each_service_runs_the_compose_command(stack: Stack) -> None:
     declared = compose_services()
+    cores = available_cores()
+    # Workers where they pay (ADR 13): the gateway one per core, files one per two, auth one.
+    expected_workers = {"gateway": cores, "files": max(1, cores // 2), "auth": 1}
     for name, proc in stack.procs.items():
         cmdline = psutil.Process(proc.pid).cmdline()
         expected = [str(part) for part in declared[name]["command"]]
         assert cmdline[-len(expected) + 1 :] == expected[1:], name
         if expected[0] == "gunicorn":
             workers = psutil.Process(proc.pid).children()
-            assert workers, f"{name}: gunicorn started no worker"
+            assert len(workers) == expected_workers[name], f"{name}: {len(workers)} workers"
 
 
 def test_gunicorn_settings_come_from_one_place_per_service() -> None:
