@@ -196,6 +196,15 @@ class BlobStorage:
             return await self.objects.stat(key)
         return await asyncio.to_thread(_regular_file_stat, local_path)
 
+    async def stat_or_read(self, local_path: str, read_up_to: int) -> tuple[int, float, bytes | None] | None:
+        """As `stat`, plus the bytes themselves when there are at most `read_up_to` of them, in the same
+        thread hand-off (a file on the volume; an object's bytes are not fetched here)."""
+        if (key := self._key(local_path)) is not None:
+            assert self.objects is not None
+            found = await self.objects.stat(key)
+            return None if found is None else (*found, None)
+        return await asyncio.to_thread(_regular_file_stat_or_read, local_path, read_up_to)
+
     async def size(self, local_path: str) -> int | None:
         found = await self.stat(local_path)
         return None if found is None else found[0]
@@ -262,6 +271,21 @@ def _regular_file_stat(path: str) -> tuple[int, float] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return (info.st_size, info.st_mtime) if stat.S_ISREG(info.st_mode) else None
+
+
+def _regular_file_stat_or_read(path: str, read_up_to: int) -> tuple[int, float, bytes | None] | None:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after fstat and the read
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    with handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        content = handle.read(info.st_size + 1) if info.st_size <= read_up_to else None
+    if content is not None and len(content) != info.st_size:
+        content = None  # changed while read (a blob never is): let the caller send it from the file
+    return info.st_size, info.st_mtime, content
 
 
 def _storage_error(exc: OSError) -> Exception:

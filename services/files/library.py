@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 MAX_PAGE = 1_000_000
 MAX_TREE_DEPTH = 10_000
+# Originals up to this size are answered from memory by the files service (one small body for the gateway
+# to pass on), larger ones are sent by the gateway from the volume or streamed from S3.
+INLINE_BYTES = 64 * 1024
 MAX_THUMBNAIL_REQUESTS = 3  # jobs published per image (the first and two re-publications), then `failed`
 
 StageBytes = Callable[[], Awaitable[StoredBlob]]
@@ -123,6 +126,7 @@ class Download:
     original: bool  # the file itself, not a thumbnail
     size: int
     modified: float  # epoch seconds
+    content: bytes | None = None  # the bytes themselves, for a small original on the volume
 
 
 def _owner(caller: Caller) -> str:
@@ -396,12 +400,15 @@ class Library:
             if size not in THUMBNAIL_SIZES:
                 raise NotFoundError()
             path = f"{path}_{size}"
-        found = await self._blobs.stat(path)
+        # An original of at most INLINE_BYTES is read here in the same thread hand-off as its stat and sent
+        # from memory: cheaper than having the gateway open it (ADR 13). Thumbnails keep FileResponse's ETag.
+        read_up_to = INLINE_BYTES if size is None and record.sha256 else -1
+        found = await self._blobs.stat_or_read(path, read_up_to)
         if found is None:
             raise NotFoundError()
-        size_on_disk, modified = found
+        size_on_disk, modified, content = found
         if size is None and record.size is not None and size_on_disk != record.size:
             # Never send bytes that are not the recorded ones: a truncated or replaced blob fails loudly.
             log.error("blob of %s is %d bytes, its record says %d: not served", record.id, size_on_disk, record.size)
             raise DataIntegrityError("Stored content does not match its record")
-        return Download(path, content_type(record.name), record, size is None, size_on_disk, modified)
+        return Download(path, content_type(record.name), record, size is None, size_on_disk, modified, content)

@@ -16,10 +16,14 @@ from aiohttp import hdrs, web
 from services.files.library import Download
 from shared.fileresponse import (
     ACCEL_REQUEST_HEADER,
+    CONDITIONAL_HEADERS,
+    DATE_CONDITIONALS,
     SENDFILE_ETAG_HEADER,
     SENDFILE_HEADER,
     HashedFileResponse,
     etag_matches,
+    if_range_names,
+    is_entity_tag,
     without_conditionals,
 )
 from shared.http import json_response
@@ -68,16 +72,31 @@ async def send_file(request: web.Request, download: Download, objects: ObjectSto
         "Content-Security-Policy": SANDBOX_CSP,
         hdrs.CACHE_CONTROL: ("public" if record.is_public else "private") + ", no-cache",
     }
+    if_match, if_none_match = request.if_match, request.if_none_match
     if strong is not None:
-        # Conditional requests on the content hash; the rest (Range, If-Range, dates) is FileResponse's.
-        if (if_match := request.if_match) is not None and not etag_matches(if_match, strong, weak=False):
+        # Conditional requests on the content hash; Range and If-Range are the sender's.
+        if if_match is not None and not etag_matches(if_match, strong, weak=False):
             return _precondition_failed()
-        if (if_none_match := request.if_none_match) is not None and etag_matches(if_none_match, strong, weak=True):
+        if if_none_match is not None and etag_matches(if_none_match, strong, weak=True):
             response = _not_modified(headers)
             response.etag = strong
             return response
-        if if_match is not None or if_none_match is not None:
-            request = without_conditionals(request)
+    # The dates, decided here whichever way the bytes then leave, in the whole seconds Last-Modified has
+    # (FileResponse compares a file's fractional mtime: Last-Modified sent back would never match). Each
+    # is ignored when its entity-tag counterpart was sent (RFC 9110 §13.2.2).
+    modified = int(download.modified)
+    if if_match is None and (since := request.if_unmodified_since) is not None and modified > since.timestamp():
+        return _precondition_failed()
+    if if_none_match is None and (since := request.if_modified_since) is not None and modified <= since.timestamp():
+        not_modified = _not_modified(headers)
+        not_modified.last_modified = modified
+        if strong is not None:
+            not_modified.etag = strong
+        return not_modified
+    # What is decided goes; a thumbnail's entity-tags are left to FileResponse (its own ETag).
+    request = without_conditionals(request, CONDITIONAL_HEADERS if strong is not None else DATE_CONDITIONALS)
+    if download.content is not None:
+        return _send_ranged(request, download, headers, strong)
     if objects is not None and (key := objects.key(download.path)) is not None:
         policy = request.app[DOWNLOADS_KEY]
         if policy.redirect:
@@ -104,30 +123,58 @@ async def send_object(
     headers: dict[str, str],
     strong: str | None,
 ) -> web.StreamResponse:
-    """An object's bytes as FileResponse sends a file's: Last-Modified with If-Modified-Since (304) and
-    If-Unmodified-Since (412), one Range (else all), 416 past the end, HEAD without a body, If-Range on
-    the content hash."""
+    """An object's bytes as FileResponse sends a file's (see `_ranged`), streamed from S3."""
+    answer = _ranged(request, download, headers, strong)
+    if isinstance(answer, web.StreamResponse):
+        return answer
+    start, stop, response = answer
+    await response.prepare(request)
+    if request.method != hdrs.METH_HEAD and stop > start:
+        async for chunk in objects.read(key, start, stop - 1):
+            await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+def _send_ranged(
+    request: web.Request, download: Download, headers: dict[str, str], strong: str | None
+) -> web.StreamResponse:
+    """A small original's bytes, already read, as FileResponse would send them (see `_ranged`)."""
+    assert download.content is not None
+    answer = _ranged(request, download, headers, strong)
+    if isinstance(answer, web.StreamResponse):
+        return answer
+    start, stop, planned = answer
+    planned.headers.popall(hdrs.CONTENT_LENGTH, None)  # the body's own
+    return web.Response(status=planned.status, headers=planned.headers, body=download.content[start:stop])
+
+
+def _ranged(
+    request: web.Request, download: Download, headers: dict[str, str], strong: str | None
+) -> web.StreamResponse | tuple[int, int, web.StreamResponse]:
+    """One Range (else all), 416 past the end, If-Range on the content hash or the date (the other
+    conditions are decided in `send_file`): either the answer itself, or the byte range to send and the
+    response to send it in (headers set, not yet prepared)."""
     size, modified = download.size, int(download.modified)  # HTTP dates have whole seconds
-    if (unmodified_since := request.if_unmodified_since) is not None and modified > unmodified_since.timestamp():
-        return _precondition_failed()
-    if (modified_since := request.if_modified_since) is not None and modified <= modified_since.timestamp():
-        not_modified = _not_modified(headers)
-        not_modified.last_modified = modified
-        return not_modified
     start, stop, status = 0, size, 200
     try:
         wanted = request.http_range
     except ValueError:  # several ranges or a malformed header: 416, as FileResponse answers
-        return _unsatisfiable(size)
+        return _unsatisfiable(size, headers)
     if_range = request.headers.get(hdrs.IF_RANGE)
-    honour = if_range is None or (strong is not None and if_range.strip() == f'"{strong}"')
+    if if_range is None:
+        honour = True
+    elif is_entity_tag(if_range):
+        honour = if_range_names(if_range, strong)
+    else:  # a date, as FileResponse reads it: the file is unchanged since then
+        honour = (since := request.if_range) is not None and modified <= since.timestamp()
     if honour and (wanted.start is not None or wanted.stop is not None):
         first = wanted.start if wanted.start is not None else 0
         if first < 0:  # bytes=-N: the last N bytes
             first = max(size + first, 0)
         last = min(wanted.stop, size) if wanted.stop is not None else size
         if first >= size or first >= last:
-            return _unsatisfiable(size)
+            return _unsatisfiable(size, headers)
         start, stop, status = first, last, 206
     response = web.StreamResponse(status=status, headers=headers)
     response.headers[hdrs.ACCEPT_RANGES] = "bytes"
@@ -137,12 +184,7 @@ async def send_object(
         response.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{stop - 1}/{size}"
     if strong is not None:
         response.etag = strong
-    await response.prepare(request)
-    if request.method != hdrs.METH_HEAD and stop > start:
-        async for chunk in objects.read(key, start, stop - 1):
-            await response.write(chunk)
-    await response.write_eof()
-    return response
+    return start, stop, response
 
 
 def _precondition_failed() -> web.Response:
@@ -153,5 +195,6 @@ def _not_modified(headers: dict[str, str]) -> web.StreamResponse:
     return web.StreamResponse(status=304, headers={k: v for k, v in headers.items() if k != hdrs.CONTENT_TYPE})
 
 
-def _unsatisfiable(size: int) -> web.Response:
-    return web.Response(status=416, headers={hdrs.CONTENT_RANGE: f"bytes */{size}"})
+def _unsatisfiable(size: int, headers: dict[str, str]) -> web.Response:
+    """416 with the file's own headers, as FileResponse answers it."""
+    return web.Response(status=416, headers={**headers, hdrs.CONTENT_RANGE: f"bytes */{size}"})

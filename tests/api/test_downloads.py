@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from services.files.library import INLINE_BYTES
 from tests.conftest import Api
 from tests.support.images import image_bytes
 from tests.support.inprocess import eventually
@@ -91,6 +92,74 @@ async def test_private_files_keep_their_rules_with_conditional_headers(api: Api)
     assert (status, body) == (404, {"error": "Not found"})
     status, _, response = await api.call("GET", f"/files/{file_id}/data", token=token)
     assert status == 200 and response.headers["Cache-Control"] == "private, no-cache"
+
+
+SMALL, LARGE = 4 * 1024, INLINE_BYTES + 4 * 1024  # answered from memory by files / sent from the volume
+
+
+def answer_shape(status: int, body: Any, response: Any, content: bytes) -> tuple[Any, ...]:
+    """What a client sees, with the body given as the slice of the content it is (or as itself)."""
+    if isinstance(body, bytes) and body and body in content:
+        where = content.find(body)
+        body = ("slice", where, where + len(body))
+    # Framing (a length, or chunks for an empty body) may differ between the two senders; the rest may not.
+    headers = {name.lower() for name in response.headers} - {"date", "server", "content-length", "transfer-encoding"}
+    kept = ("Content-Range", "ETag", "Accept-Ranges", "Cache-Control", "Content-Type", "Content-Disposition")
+    return status, body, sorted(headers), {name: response.headers.get(name) for name in kept}
+
+
+async def test_small_and_large_files_are_answered_alike(api: Api) -> None:
+    """Small originals are sent from memory by the files service, larger ones from the volume by the
+    gateway (or streamed): a client sees the same rules for both, only sizes differ."""
+    _, token = await api.new_user()
+    shapes: dict[int, list[tuple[Any, ...]]] = {}
+    for size in (SMALL, LARGE):
+        content = (bytes(range(256)) * (size // 256 + 1))[:size]
+        view = await api.upload(token, "alike.txt", "file", content, isPublic=True)
+        path = f"/files/{view['id']}/data"
+        etag = f'"{hashlib.sha256(content).hexdigest()}"'
+        _, _, first = await api.call("GET", path)
+        modified = first.headers["Last-Modified"]
+        asks: list[tuple[str, dict[str, str]]] = [
+            ("GET", {}),
+            ("HEAD", {}),
+            ("GET", {"Range": "bytes=10-19"}),
+            ("GET", {"Range": "bytes=-5"}),
+            ("GET", {"Range": "bytes=100-"}),
+            ("HEAD", {"Range": "bytes=10-19"}),
+            ("GET", {"Range": f"bytes={size}-"}),
+            ("GET", {"Range": "bytes=0-1,4-5"}),
+            ("GET", {"Range": "bytes=10-19", "If-Range": etag}),
+            ("GET", {"Range": "bytes=10-19", "If-Range": '"other"'}),
+            ("GET", {"Range": "bytes=10-19", "If-Range": f"W/{etag}"}),
+            ("GET", {"Range": "bytes=10-19", "If-Range": modified}),
+            ("GET", {"Range": "bytes=10-19", "If-Range": "Mon, 01 Jan 2001 00:00:00 GMT"}),
+            ("GET", {"If-None-Match": etag}),
+            ("GET", {"If-None-Match": '"other"'}),
+            ("GET", {"If-Match": '"other"'}),
+            ("GET", {"If-Modified-Since": modified}),
+            ("GET", {"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}),
+            ("GET", {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT", "Range": "bytes=0-3"}),
+        ]
+        shapes[size] = []
+        for method, headers in asks:
+            status, body, response = await api.call(method, path, headers=headers)
+            shape = answer_shape(status, body, response, content)
+            if shape[0] in (200, 206) and method == "GET":
+                length = int(response.headers["Content-Length"])
+                assert len(body) == length
+            shapes[size].append(shape)
+        assert shapes[size][0][1] == ("slice", 0, size)  # the whole file, byte for byte
+    small_shapes, large_shapes = shapes[SMALL], shapes[LARGE]
+    for index, (small, large) in enumerate(zip(small_shapes, large_shapes, strict=True)):
+        # Sizes show in Content-Range and in whole-body slices; everything else must match.
+        assert small[0] == large[0], (index, small, large)
+        assert small[2] == large[2], (index, small, large)
+        for name in ("Accept-Ranges", "Cache-Control", "Content-Type", "Content-Disposition"):
+            assert small[3][name] == large[3][name], (index, name, small, large)
+        assert (small[3]["ETag"] is None) == (large[3]["ETag"] is None), (index, small, large)
+        if small[0] == 206:
+            assert small[1] == large[1] or index == 3 or index == 4, (index, small, large)
 
 
 @pytest.mark.parametrize(
