@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -12,8 +11,15 @@ from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.batching import Batched
-from shared.database import Metadata, MetadataSchema, MongoDatabase, new_id, ordered_id, parse_object_id
+from shared.database import (
+    Metadata,
+    MetadataSchema,
+    MongoDatabase,
+    batched_by_id,
+    new_id,
+    ordered_id,
+    parse_object_id,
+)
 from shared.sqlite import SqliteSchema, fetch
 
 
@@ -64,14 +70,7 @@ def _user_from_doc(doc: dict[str, Any]) -> User:
 class MongoUserStore:
     def __init__(self, db: MongoDatabase) -> None:
         self._users = db["users"]
-        # The lookups by id of one turn of the loop (every `/users/me`), in one query (shared/batching.py).
-        self._by_id: Batched[ObjectId, dict[str, Any] | None] = Batched(self._fetch_by_id)
-
-    async def _fetch_by_id(self, oids: Sequence[ObjectId]) -> list[dict[str, Any] | None]:
-        if len(oids) == 1:
-            return [await self._users.find_one({"_id": oids[0]})]
-        found = {doc["_id"]: doc async for doc in self._users.find({"_id": {"$in": list(oids)}})}
-        return [found.get(oid) for oid in oids]
+        self._by_id = batched_by_id(self._users)  # every `/users/me` of one turn of the loop, in one query
 
     async def by_email(self, email: str) -> User | None:
         doc = await self._users.find_one({"email": email})

@@ -196,9 +196,12 @@ class BlobStorage:
             return await self.objects.stat(key)
         return await asyncio.to_thread(_regular_file_stat, local_path)
 
-    async def stat_or_read(self, local_path: str, read_up_to: int) -> tuple[int, float, bytes | None] | None:
-        """As `stat`, plus the bytes themselves when there are at most `read_up_to` of them, in the same
-        thread hand-off (a file on the volume; an object's bytes are not fetched here)."""
+    async def stat_or_read(self, local_path: str, read_up_to: int | None) -> tuple[int, float, bytes | None] | None:
+        """As `stat`, plus the bytes themselves when there are at most `read_up_to` of them (None: never),
+        in the same thread hand-off (a file on the volume; an object's bytes are not fetched here)."""
+        if read_up_to is None:
+            found = await self.stat(local_path)
+            return None if found is None else (*found, None)
         if (key := self._key(local_path)) is not None:
             assert self.objects is not None
             found = await self.objects.stat(key)
@@ -275,13 +278,15 @@ def _regular_file_stat(path: str) -> tuple[int, float] | None:
 
 def _regular_file_stat_or_read(path: str, read_up_to: int) -> tuple[int, float, bytes | None] | None:
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, after fstat and the read
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        # O_NONBLOCK: whatever sits at the path, opening it never waits (a FIFO would, for a writer).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    with handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            return None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # a directory, or worse: never read, never opened as a file
+        os.close(fd)
+        return None
+    with open(fd, "rb") as handle:  # closes fd
         content = handle.read(info.st_size + 1) if info.st_size <= read_up_to else None
     if content is not None and len(content) != info.st_size:
         content = None  # changed while read (a blob never is): let the caller send it from the file

@@ -8,7 +8,7 @@ for a folder. Both root spellings are read as root.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -17,8 +17,7 @@ import aiosqlite
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 
-from shared.batching import Batched
-from shared.database import Metadata, MetadataSchema, MongoDatabase, parse_object_id
+from shared.database import Metadata, MetadataSchema, MongoDatabase, batched_by_id, parse_object_id
 from shared.sqlite import SqliteSchema, fetch
 
 ROOT_VALUES: tuple[int, str] = (0, "0")
@@ -215,14 +214,7 @@ def _mongo_parent_match(parent_id: str) -> Any | None:
 class MongoFileStore:
     def __init__(self, db: MongoDatabase) -> None:
         self._files = db["files"]
-        # The reads by id of one turn of the loop, in one query (shared/batching.py).
-        self._live: Batched[ObjectId, dict[str, Any] | None] = Batched(self._fetch_live)
-
-    async def _fetch_live(self, oids: Sequence[ObjectId]) -> list[dict[str, Any] | None]:
-        if len(oids) == 1:
-            return [await self._files.find_one({"_id": oids[0], **LIVE})]
-        found = {doc["_id"]: doc async for doc in self._files.find({"_id": {"$in": list(oids)}, **LIVE})}
-        return [found.get(oid) for oid in oids]
+        self._live = batched_by_id(self._files, LIVE)  # the reads by id of one turn of the loop, in one query
 
     async def insert(self, record: FileRecord) -> None:
         now = record.created_at or time.time()

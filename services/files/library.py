@@ -402,7 +402,7 @@ class Library:
             path = f"{path}_{size}"
         # An original of at most INLINE_BYTES is read here in the same thread hand-off as its stat and sent
         # from memory: cheaper than having the gateway open it (ADR 13). Thumbnails keep FileResponse's ETag.
-        read_up_to = INLINE_BYTES if size is None and record.sha256 else -1
+        read_up_to = INLINE_BYTES if size is None and record.sha256 else None
         found = await self._blobs.stat_or_read(path, read_up_to)
         if found is None:
             raise NotFoundError()

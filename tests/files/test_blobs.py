@@ -89,3 +89,18 @@ handle.flush()
 print(path, flush=True)
 time.sleep(60)
 """
+
+
+async def test_stat_or_read_reads_only_small_regular_files(tmp_path: Path) -> None:
+    storage = BlobStorage(tmp_path / "files")
+    small, large = await storage.write(b"s" * 100), await storage.write(b"L" * 5000)
+    found = await storage.stat_or_read(small.local_path, 1000)
+    assert found is not None and found[0] == 100 and found[2] == b"s" * 100
+    assert found[1] == os.stat(small.local_path).st_mtime
+    assert await storage.stat_or_read(large.local_path, 1000) == (5000, os.stat(large.local_path).st_mtime, None)
+    assert await storage.stat_or_read(small.local_path, None) == (100, os.stat(small.local_path).st_mtime, None)
+    assert await storage.stat_or_read(str(tmp_path / "files" / "missing"), 1000) is None
+    assert await storage.stat_or_read(str(tmp_path / "files"), 1000) is None  # a directory
+    fifo = tmp_path / "files" / "fifo"
+    os.mkfifo(fifo)
+    assert await storage.stat_or_read(str(fifo), 1000) is None  # answered at once: no writer is waited for
