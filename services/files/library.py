@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,8 +35,13 @@ StageBytes = Callable[[], Awaitable[StoredBlob]]
 
 
 def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
+    return None if epoch is None else _iso_of(epoch)
+
+
+@functools.lru_cache(maxsize=8192)
+def _iso_of(epoch: float) -> str:
+    # The same records are shown again and again (a folder's pages, a polled view): their dates are
+    # formatted once. A page of the listing spent a tenth of its CPU here.
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
