@@ -33,6 +33,7 @@ _WELL_FORMED = re.compile(r"[A-Za-z0-9._:+/=@-]{1,128}")
 NO_REQUEST = "-"
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default=NO_REQUEST)
+REQUEST_ID_KEY = web.RequestKey("request_id", str)
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(service)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
@@ -128,6 +129,14 @@ def setup_request_logging(app: web.Application, service: str, make_ids: bool) ->
     token or header value. Health checks and scrapes are neither logged nor counted."""
     in_flight = IN_FLIGHT.labels(service)
 
+    async def tag_answer(request: web.Request, response: web.StreamResponse) -> None:
+        # On every answer as its headers go out, streamed ones (prepared inside a handler) included.
+        request_id = request.get(REQUEST_ID_KEY, NO_REQUEST)
+        if request_id != NO_REQUEST:
+            response.headers[REQUEST_ID_HEADER] = request_id
+
+    app.on_response_prepare.append(tag_answer)
+
     @web.middleware
     async def request_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in OPEN_PATHS:
@@ -136,6 +145,7 @@ def setup_request_logging(app: web.Application, service: str, make_ids: bool) ->
         if request_id is None:
             request_id = new_request_id() if make_ids else NO_REQUEST
         reset = REQUEST_ID.set(request_id)
+        request[REQUEST_ID_KEY] = request_id
         started = time.perf_counter()
         status, sent = 500, 0
         in_flight.inc()
@@ -143,13 +153,9 @@ def setup_request_logging(app: web.Application, service: str, make_ids: bool) ->
             response = await handler(request)
             status = response.status
             sent = response.body_length if response.prepared else (response.content_length or 0)
-            if request_id != NO_REQUEST and not response.prepared:
-                response.headers[REQUEST_ID_HEADER] = request_id
             return response
         except web.HTTPException as exc:
             status = exc.status
-            if request_id != NO_REQUEST:
-                exc.headers[REQUEST_ID_HEADER] = request_id
             raise
         finally:
             in_flight.dec()

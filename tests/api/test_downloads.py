@@ -162,6 +162,23 @@ async def test_small_and_large_files_are_answered_alike(api: Api) -> None:
             assert small[1] == large[1] or index == 3 or index == 4, (index, small, large)
 
 
+async def test_every_download_answer_carries_the_request_id(api: Api) -> None:
+    """Streamed answers too (prepared inside a handler: from S3, from the volume, through the proxy)."""
+    _, token = await api.new_user()
+    for size in (SMALL, LARGE):
+        view = await api.upload(token, "traced.bin", "file", b"t" * size, isPublic=True)
+        for method, extra in (
+            ("GET", {}),
+            ("HEAD", {}),
+            ("GET", {"Range": "bytes=0-9"}),
+            ("GET", {"Range": "bytes=-0"}),
+        ):
+            request_id = f"trace-{size}-{method}-{len(extra)}"
+            headers = {"X-Request-Id": request_id, **extra}
+            status, _, response = await api.call(method, f"/files/{view['id']}/data", headers=headers)
+            assert status in (200, 206, 416) and response.headers.get("X-Request-Id") == request_id, (size, method)
+
+
 @pytest.mark.parametrize(
     ("name", "disposition"),
     [
