@@ -80,10 +80,7 @@ class RedisTokenStore:
         self._lookups: Batched[str, str | None] = Batched(self._fetch)
 
     async def _fetch(self, keys: Sequence[str]) -> list[str | None]:
-        if len(keys) == 1:
-            value = await self._redis.get(keys[0])
-            return [value if isinstance(value, str) else None]
-        values = await self._redis.mget(keys)
+        values = await self._redis.mget(keys)  # one key or many: one round trip either way
         return [value if isinstance(value, str) else None for value in values]
 
     @property

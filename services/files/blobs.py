@@ -199,12 +199,8 @@ class BlobStorage:
     async def stat_or_read(self, local_path: str, read_up_to: int | None) -> tuple[int, float, bytes | None] | None:
         """As `stat`, plus the bytes themselves when there are at most `read_up_to` of them (None: never),
         in the same thread hand-off (a file on the volume; an object's bytes are not fetched here)."""
-        if read_up_to is None:
+        if read_up_to is None or self._key(local_path) is not None:
             found = await self.stat(local_path)
-            return None if found is None else (*found, None)
-        if (key := self._key(local_path)) is not None:
-            assert self.objects is not None
-            found = await self.objects.stat(key)
             return None if found is None else (*found, None)
         return await asyncio.to_thread(_regular_file_stat_or_read, local_path, read_up_to)
 
