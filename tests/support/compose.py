@@ -73,7 +73,9 @@ class ComposeStack(Stack):
             **env,
             "INTERNAL_SECRET": self.secret,
             "THUMBNAIL_RECONCILE_INTERVAL": "1",
-            "THUMBNAIL_RECONCILE_AFTER": "2",
+            # Past the job publish timeout (3 s): a claim outlasts the publish it covers, so replicas retrying
+            # during a broker outage never stack claims up to the limit (production waits 60 s).
+            "THUMBNAIL_RECONCILE_AFTER": "4",
             **self.extra_env,
         }
 

@@ -46,7 +46,9 @@ class Stack:
             "FILES_PORT": str(self.ports["files"]),
             "THUMBNAILER_PORT": str(self.ports["thumbnailer"]),
             "THUMBNAIL_RECONCILE_INTERVAL": "1",
-            "THUMBNAIL_RECONCILE_AFTER": "2",
+            # Past the job publish timeout (3 s): a claim outlasts the publish it covers, so replicas retrying
+            # during a broker outage never stack claims up to the limit (production waits 60 s).
+            "THUMBNAIL_RECONCILE_AFTER": "4",
             "LOG_LEVEL": "INFO",
             **backends.env(),
             **(extra_env or {}),
