@@ -14,8 +14,10 @@ length of each load round, 5 s by default).
   system time of each service's process tree; engines and wrk excluded), with each process's share.
   The reference is one bare aiohttp process answering a small JSON object on the same event loop: the
   floor of one hop, measured in the same run. The engine set has a second reference (scripts/floor_app.py):
-  two bare hops with the services' libraries, a Redis GET and an aiohttp proxy, then one PyMongo find_one,
-  with no project code: what `GET /files/:id` costs on the engines at the least. The login throttle is off
+  two bare hops with the services' libraries, a Redis GET and an aiohttp proxy, then one PyMongo find_one
+  (or a find_one_and_update that changes the document), with no project code: what `GET /files/:id` (or
+  `PUT publish`) costs on the engines at the least; and the same operation in one bare process, with no
+  hop before it (the original runs in one process). The login throttle is off
   (it counts attempts while they are checked; 32 logins of one account at once would be refused).
 - sweep: GET /files/:id at 32, 256 and 1,024 connections on the engines: every request must be answered.
 - listing: GET /files pages, one request at a time, with 1,000,000 file records in the SQLite store
@@ -354,7 +356,8 @@ def reference_floor() -> loadgen.Result:
 def engines_floor(backends: Backends) -> list[loadgen.Result]:
     """Two bare hops with the services' libraries (scripts/floor_app.py): a Redis GET and an aiohttp proxy, then
     one PyMongo operation. What `GET /files/:id` (a find_one) and `PUT publish` (a find_one_and_update that
-    changes the document) cost on the engines with no project code at all."""
+    changes the document) cost on the engines with no project code at all; then the same two operations
+    asked of the files hop alone, the cost of one bare Python process (as the original runs in one)."""
     env = {**os.environ, **backends.env(), "MONGO_DATABASE": str(backends.mongo_database)}
     script = str(ROOT / "scripts" / "floor_app.py")
     files_port, gateway_port = free_port(), free_port()
@@ -370,7 +373,15 @@ def engines_floor(backends: Backends) -> list[loadgen.Result]:
             loadgen.Scenario("floor: find_one", ("/files/1",), headers=token),
             loadgen.Scenario("floor: find_one_and_update", ("/files/1/publish",), "PUT", headers=token),
         ]
-        return [loadgen.run(f"http://127.0.0.1:{gateway_port}", scenario, meter, SECONDS) for scenario in scenarios]
+        results = [loadgen.run(f"http://127.0.0.1:{gateway_port}", scenario, meter, SECONDS) for scenario in scenarios]
+        # The files hop alone, one bare process: what the operation costs in Python with no hop before it.
+        alone = loadgen.CpuMeter({"files": procs[0].pid})
+        user = {"X-User": "floor-user"}
+        singles = [
+            loadgen.Scenario("one process: find_one", ("/files/1",), headers=user),
+            loadgen.Scenario("one process: find_one_and_update", ("/files/1/publish",), "PUT", headers=user),
+        ]
+        return results + [loadgen.run(f"http://127.0.0.1:{files_port}", single, alone, SECONDS) for single in singles]
     finally:
         for proc in procs:
             proc.terminate()
@@ -440,9 +451,9 @@ def endpoints() -> None:
         if backends.real:
             print("  reference: two bare hops, Redis GET + aiohttp proxy + one PyMongo operation, no project code:")
             for two in engines_floor(backends):
+                shares = " ".join(f"{name} {ms:.2f}" for name, ms in two.cpu_ms.items())
                 print(
-                    f"    {two.scenario:<28} {two.rps:6.0f} req/s, cpu {two.cpu_total:.2f} ms/req"
-                    f" (gateway {two.cpu_ms['gateway']:.2f} files {two.cpu_ms['files']:.2f})",
+                    f"    {two.scenario:<36} {two.rps:6.0f} req/s, cpu {two.cpu_total:.2f} ms/req ({shares})",
                     flush=True,
                 )
 
