@@ -24,9 +24,12 @@ CHUNK_SIZE = 1024 * 1024
 
 
 class HashedFileResponse(web.FileResponse):
-    def __init__(self, path: str, strong_etag: str | None, **kwargs: Any) -> None:
+    """FileResponse with the entity-tag the files service chose (the content hash, strong; a thumbnail's,
+    weak) in place of its own mtime-size one."""
+
+    def __init__(self, path: str, entity_tag: ETag | None, **kwargs: Any) -> None:
         super().__init__(path, chunk_size=CHUNK_SIZE, **kwargs)
-        self._strong_etag = strong_etag
+        self._entity_tag = entity_tag
 
     @property
     def etag(self) -> Any:
@@ -34,27 +37,41 @@ class HashedFileResponse(web.FileResponse):
 
     @etag.setter
     def etag(self, value: Any) -> None:
-        # FileResponse assigns its mtime-size ETag here; the content hash wins when there is one.
-        web.StreamResponse.etag.fset(self, self._strong_etag or value)  # type: ignore[attr-defined]  # a property seen as a str
+        # FileResponse assigns its mtime-size ETag here; the chosen one wins when there is one.
+        web.StreamResponse.etag.fset(self, self._entity_tag or value)  # type: ignore[attr-defined]  # a property seen as a str
 
     async def prepare(self, request: web.BaseRequest) -> Any:
         # FileResponse.prepare redoes its work on a second call; aiohttp calls it again after a handler
         # that prepared the response itself (with a request cloned without its conditional headers).
         if self.prepared:
             return None
-        return await super().prepare(_if_range_decided(request, self._strong_etag))
+        return await super().prepare(_if_range_decided(request, self._entity_tag))
 
 
 def is_entity_tag(value: str) -> bool:
     return value.strip().startswith(('"', "W/"))
 
 
-def if_range_names(value: str, strong_etag: str | None) -> bool:
-    """An entity-tag If-Range holds only for the content's hash, compared strongly (RFC 9110 §13.1.5)."""
-    return strong_etag is not None and value.strip() == f'"{strong_etag}"'
+def header_value(tag: ETag) -> str:
+    return f'{"W/" if tag.is_weak else ""}"{tag.value}"'
 
 
-def _if_range_decided(request: web.BaseRequest, strong_etag: str | None) -> web.BaseRequest:
+def parse_entity_tag(value: str) -> ETag | None:
+    """One entity-tag as `header_value` writes it (`"v"` or `W/"v"`), else None."""
+    weak = value.startswith("W/")
+    quoted = value[2:] if weak else value
+    if len(quoted) < 2 or quoted[0] != '"' or quoted[-1] != '"':
+        return None
+    return ETag(value=quoted[1:-1], is_weak=weak)
+
+
+def if_range_names(value: str, tag: ETag | None) -> bool:
+    """An entity-tag If-Range holds only for a strong tag of the content, compared strongly (RFC 9110
+    §13.1.5): a weak tag never does."""
+    return tag is not None and not tag.is_weak and value.strip() == header_value(tag)
+
+
+def _if_range_decided(request: web.BaseRequest, tag: ETag | None) -> web.BaseRequest:
     """FileResponse reads If-Range as a date only, and ignores an entity-tag (it would send the range of
     a changed file): an entity-tag is decided here, the Range kept or dropped with it."""
     if_range = request.headers.get(hdrs.IF_RANGE)
@@ -62,14 +79,17 @@ def _if_range_decided(request: web.BaseRequest, strong_etag: str | None) -> web.
         return request
     headers = request.headers.copy()
     headers.popall(hdrs.IF_RANGE)
-    if not if_range_names(if_range, strong_etag):
+    if not if_range_names(if_range, tag):
         headers.popall(hdrs.RANGE, None)  # the whole file, as a 200
     return request.clone(headers=headers)
 
 
-def etag_matches(request_tags: tuple[ETag, ...], value: str, weak: bool) -> bool:
-    """Whether an If-Match (strong comparison) or If-None-Match (`weak`) list names `value`, or is `*`."""
-    return any(t.value == ETAG_ANY or (t.value == value and (weak or not t.is_weak)) for t in request_tags)
+def etag_matches(request_tags: tuple[ETag, ...], tag: ETag, weak: bool) -> bool:
+    """Whether an If-None-Match (`weak` comparison) or If-Match (strong: both tags strong and equal)
+    list names `tag`, or is `*` (RFC 9110 §8.8.3.2)."""
+    return any(
+        t.value == ETAG_ANY or (t.value == tag.value and (weak or not (t.is_weak or tag.is_weak))) for t in request_tags
+    )
 
 
 def without_conditionals(request: web.Request, names: tuple[str, ...] = CONDITIONAL_HEADERS) -> web.Request:

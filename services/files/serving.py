@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from aiohttp import hdrs, web
+from aiohttp.helpers import ETag
 
 from services.files.library import Download
 from shared.fileresponse import (
     ACCEL_REQUEST_HEADER,
-    CONDITIONAL_HEADERS,
-    DATE_CONDITIONALS,
     SENDFILE_ETAG_HEADER,
     SENDFILE_HEADER,
     HashedFileResponse,
     etag_matches,
+    header_value,
     if_range_names,
     is_entity_tag,
     without_conditionals,
@@ -62,9 +62,19 @@ def content_disposition(name: str, mime: str) -> str:
     return f"{kind}; filename=\"{fallback[:150]}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+def entity_tag(download: Download) -> ETag:
+    """An original's is its content hash, strong; a thumbnail's (or an original recorded without a hash)
+    is weak, from its bytes' modification time and size: the same on every way the bytes leave (volume,
+    the gateway's sendfile, S3), so a client polling a thumbnail is answered 304."""
+    record = download.record
+    if download.original and record.sha256:
+        return ETag(value=record.sha256)
+    return ETag(value=f"{int(download.modified * 1_000_000):x}-{download.size:x}", is_weak=True)
+
+
 async def send_file(request: web.Request, download: Download, objects: ObjectStore | None) -> web.StreamResponse:
     record = download.record
-    strong = record.sha256 if download.original and record.sha256 else None
+    tag = entity_tag(download)
     headers = {
         hdrs.CONTENT_TYPE: download.content_type,
         hdrs.CONTENT_DISPOSITION: content_disposition(record.name, download.content_type),
@@ -72,45 +82,39 @@ async def send_file(request: web.Request, download: Download, objects: ObjectSto
         "Content-Security-Policy": SANDBOX_CSP,
         hdrs.CACHE_CONTROL: ("public" if record.is_public else "private") + ", no-cache",
     }
+    # Every condition is decided here, whichever way the bytes then leave; Range and If-Range are the
+    # sender's. The dates in the whole seconds Last-Modified has (FileResponse compares a file's fractional
+    # mtime: Last-Modified sent back would never match), each ignored when its entity-tag counterpart was
+    # sent (RFC 9110 §13.2.2).
     if_match, if_none_match = request.if_match, request.if_none_match
-    if strong is not None:
-        # Conditional requests on the content hash; Range and If-Range are the sender's.
-        if if_match is not None and not etag_matches(if_match, strong, weak=False):
-            return _precondition_failed()
-        if if_none_match is not None and etag_matches(if_none_match, strong, weak=True):
-            response = _not_modified(headers)
-            response.etag = strong
-            return response
-    # The dates, decided here whichever way the bytes then leave, in the whole seconds Last-Modified has
-    # (FileResponse compares a file's fractional mtime: Last-Modified sent back would never match). Each
-    # is ignored when its entity-tag counterpart was sent (RFC 9110 §13.2.2).
+    if if_match is not None and not etag_matches(if_match, tag, weak=False):
+        return _precondition_failed()
+    if if_none_match is not None and etag_matches(if_none_match, tag, weak=True):
+        return _not_modified(headers, tag)
     modified = int(download.modified)
     if if_match is None and (since := request.if_unmodified_since) is not None and modified > since.timestamp():
         return _precondition_failed()
     if if_none_match is None and (since := request.if_modified_since) is not None and modified <= since.timestamp():
-        not_modified = _not_modified(headers)
+        not_modified = _not_modified(headers, tag)
         not_modified.last_modified = modified
-        if strong is not None:
-            not_modified.etag = strong
         return not_modified
-    # What is decided goes; a thumbnail's entity-tags are left to FileResponse (its own ETag).
-    request = without_conditionals(request, CONDITIONAL_HEADERS if strong is not None else DATE_CONDITIONALS)
+    request = without_conditionals(request)
     if download.content is not None:
-        return _send_ranged(request, download, headers, strong)
+        return _send_ranged(request, download, headers, tag)
     if objects is not None and (key := objects.key(download.path)) is not None:
         policy = request.app[DOWNLOADS_KEY]
         if policy.redirect:
             disposition = headers[hdrs.CONTENT_DISPOSITION]
             url = await objects.presign(key, policy.presign_seconds, download.content_type, disposition)
             return web.Response(status=302, headers={hdrs.LOCATION: url, hdrs.CACHE_CONTROL: "private, no-store"})
-        return await send_object(request, objects, key, download, headers, strong)
+        return await send_object(request, objects, key, download, headers, tag)
     if request.headers.get(ACCEL_REQUEST_HEADER) == "1":
         # The gateway shares FOLDER_PATH: it sends the bytes itself (sendfile), Range included.
         accel = web.Response(status=200, headers=headers)
         accel.headers[SENDFILE_HEADER] = download.path
-        accel.headers[SENDFILE_ETAG_HEADER] = strong or ""
+        accel.headers[SENDFILE_ETAG_HEADER] = header_value(tag)
         return accel
-    response = HashedFileResponse(download.path, strong, headers=headers)
+    response = HashedFileResponse(download.path, tag, headers=headers)
     await response.prepare(request)
     return response
 
@@ -121,10 +125,10 @@ async def send_object(
     key: str,
     download: Download,
     headers: dict[str, str],
-    strong: str | None,
+    tag: ETag,
 ) -> web.StreamResponse:
     """An object's bytes as FileResponse sends a file's (see `_ranged`), streamed from S3."""
-    answer = _ranged(request, download, headers, strong)
+    answer = _ranged(request, download, headers, tag)
     if isinstance(answer, web.StreamResponse):
         return answer
     start, stop, response = answer
@@ -136,12 +140,10 @@ async def send_object(
     return response
 
 
-def _send_ranged(
-    request: web.Request, download: Download, headers: dict[str, str], strong: str | None
-) -> web.StreamResponse:
+def _send_ranged(request: web.Request, download: Download, headers: dict[str, str], tag: ETag) -> web.StreamResponse:
     """A small original's bytes, already read, as FileResponse would send them (see `_ranged`)."""
     assert download.content is not None
-    answer = _ranged(request, download, headers, strong)
+    answer = _ranged(request, download, headers, tag)
     if isinstance(answer, web.StreamResponse):
         return answer
     start, stop, planned = answer
@@ -150,7 +152,7 @@ def _send_ranged(
 
 
 def _ranged(
-    request: web.Request, download: Download, headers: dict[str, str], strong: str | None
+    request: web.Request, download: Download, headers: dict[str, str], tag: ETag
 ) -> web.StreamResponse | tuple[int, int, web.StreamResponse]:
     """One Range (else all), 416 past the end, If-Range on the content hash or the date (the other
     conditions are decided in `send_file`): either the answer itself, or the byte range to send and the
@@ -165,7 +167,7 @@ def _ranged(
     if if_range is None:
         honour = True
     elif is_entity_tag(if_range):
-        honour = if_range_names(if_range, strong)
+        honour = if_range_names(if_range, tag)
     else:  # a date, as FileResponse reads it: the file is unchanged since then
         honour = (since := request.if_range) is not None and modified <= since.timestamp()
     if honour and (wanted.start is not None or wanted.stop is not None):
@@ -182,8 +184,7 @@ def _ranged(
     response.last_modified = modified
     if status == 206:
         response.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{stop - 1}/{size}"
-    if strong is not None:
-        response.etag = strong
+    response.etag = tag
     return start, stop, response
 
 
@@ -191,8 +192,10 @@ def _precondition_failed() -> web.Response:
     return json_response({"error": "Precondition failed"}, status=412)
 
 
-def _not_modified(headers: dict[str, str]) -> web.StreamResponse:
-    return web.StreamResponse(status=304, headers={k: v for k, v in headers.items() if k != hdrs.CONTENT_TYPE})
+def _not_modified(headers: dict[str, str], tag: ETag) -> web.StreamResponse:
+    response = web.StreamResponse(status=304, headers={k: v for k, v in headers.items() if k != hdrs.CONTENT_TYPE})
+    response.etag = tag
+    return response
 
 
 def _unsatisfiable(size: int, headers: dict[str, str]) -> web.Response:

@@ -18,6 +18,7 @@ from shared.fileresponse import (
     SENDFILE_ETAG_HEADER,
     SENDFILE_HEADER,
     HashedFileResponse,
+    parse_entity_tag,
     without_conditionals,
 )
 from shared.http import json_response
@@ -116,7 +117,8 @@ async def _send_local_file(request: web.Request, upstream: aiohttp.ClientRespons
     headers = downstream_headers(upstream)
     for name in (SENDFILE_HEADER, SENDFILE_ETAG_HEADER):
         headers.popall(name, None)
-    response = HashedFileResponse(str(path), upstream.headers.get(SENDFILE_ETAG_HEADER) or None, headers=headers)
+    tag = parse_entity_tag(upstream.headers.get(SENDFILE_ETAG_HEADER, ""))
+    response = HashedFileResponse(str(path), tag, headers=headers)
     await response.prepare(without_conditionals(request))
     return response
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import hdrs, web
+from aiohttp.helpers import ETag
 
 from shared.errors import NotFoundError
 from shared.fileresponse import etag_matches
@@ -64,7 +65,7 @@ def load_assets() -> dict[str, Asset]:
 
 def asset_response(request: web.Request, asset: Asset) -> web.Response:
     headers = {**SECURITY_HEADERS, hdrs.ETAG: f'"{asset.etag}"'}
-    if (tags := request.if_none_match) is not None and etag_matches(tags, asset.etag, weak=True):
+    if (tags := request.if_none_match) is not None and etag_matches(tags, ETag(asset.etag), weak=True):
         return web.Response(status=304, headers=headers)
     charset = "utf-8" if asset.content_type.startswith("text/") else None
     return web.Response(body=asset.body, headers=headers, content_type=asset.content_type, charset=charset)

@@ -227,3 +227,36 @@ async def test_thumbnail_responses_are_safe_too(api: Api) -> None:
     response = await eventually(served, timeout=20)
     assert response.headers["Content-Type"] == "image/png"
     assert_safe(response)
+
+
+async def test_thumbnail_polls_are_answered_not_modified(api: Api) -> None:
+    """A thumbnail carries a weak entity-tag, the same on every way its bytes leave: sent back in
+    If-None-Match it gets 304 (a poll does not download the image again); it never satisfies If-Match
+    or If-Range, which compare strongly."""
+    _, token = await api.new_user()
+    view = await api.upload(token, "t.png", "image", image_bytes(60, 30), isPublic=True)
+    path = f"/files/{view['id']}/data?size=100"
+
+    async def served() -> Any:
+        status, body, response = await api.call("GET", path)
+        return (body, response) if status == 200 else None
+
+    body, response = await eventually(served, timeout=20)
+    etag = response.headers["ETag"]
+    assert etag.startswith('W/"') and etag != f'W/"{view["sha256"]}"'
+    status, again, response = await api.call("GET", path)
+    assert (status, again, response.headers["ETag"]) == (200, body, etag)  # stable
+    for header in (etag, etag[2:], f'"other", {etag}', "*"):
+        status, empty, response = await api.call("GET", path, headers={"If-None-Match": header})
+        assert (status, empty, response.headers["ETag"]) == (304, b"", etag), header
+        assert_safe(response)
+    status, again, _ = await api.call("GET", path, headers={"If-None-Match": '"stale"'})
+    assert (status, again) == (200, body)
+    status, _, _ = await api.call("GET", path, headers={"If-Match": etag})
+    assert status == 412
+    status, again, _ = await api.call("GET", path, headers={"If-Match": "*"})
+    assert (status, again) == (200, body)
+    status, again, _ = await api.call("GET", path, headers={"Range": "bytes=0-9", "If-Range": etag})
+    assert (status, again) == (200, body)  # a weak tag never names the content for a range
+    status, part, _ = await api.call("GET", path, headers={"Range": "bytes=0-9"})
+    assert (status, part) == (206, body[:10])
