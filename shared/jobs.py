@@ -29,7 +29,16 @@ from shared.health import Check, hold
 from shared.logs import NO_REQUEST, REQUEST_ID, well_formed
 from shared.metrics import JOB_DURATION, JOBS, QUEUE_DEPTH, Refresh
 from shared.settings import EngineSettings
-from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, open_sqlite, select_engine, sqlite_alive
+from shared.sqlite import (
+    BUSY_TIMEOUT,
+    SQLITE_KEY,
+    SqliteSchema,
+    apply_schema,
+    fetch,
+    open_sqlite,
+    select_engine,
+    sqlite_alive,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +110,10 @@ class RetryPolicy:
 
 
 class JobQueue(Protocol):
+    # The longest a publish may be in flight before it fails: a claim to publish a job (the files
+    # service's re-publication of pending thumbnails) is not stale before that.
+    publish_timeout: float
+
     async def publish(self, queue: str, payload: Mapping[str, object]) -> None: ...
     async def consume(self, queue: str, handler: JobHandler) -> None: ...
     async def depth(self, queue: str) -> int: ...
@@ -164,7 +177,7 @@ class RabbitJobQueue:
             if queue_type == "quorum"
             else {}
         )
-        self._publish_timeout = publish_timeout
+        self.publish_timeout = publish_timeout
         self._prefetch = prefetch
         self._policy = policy or RetryPolicy()
         self._connection: AbstractRobustConnection | None = None
@@ -211,7 +224,7 @@ class RabbitJobQueue:
 
     async def publish(self, queue: str, payload: Mapping[str, object]) -> None:
         """Confirmed by the broker, or an exception within `publish_timeout` (a robust channel would wait)."""
-        async with asyncio.timeout(self._publish_timeout):
+        async with asyncio.timeout(self.publish_timeout):
             channel = await self._ensure_channel()
             await self._declare(channel, queue)
             await self._send(channel, queue, json.dumps(_stamped(payload)).encode(), {"x-attempts": 0})
@@ -287,13 +300,13 @@ class RabbitJobQueue:
 
     async def depth(self, queue: str) -> int:
         """Messages ready in the queue (a declaration answers with the count; unacknowledged ones aside)."""
-        async with asyncio.timeout(self._publish_timeout):
+        async with asyncio.timeout(self.publish_timeout):
             declared = await self._declare(await self._ensure_channel(), queue)
         return int(declared.declaration_result.message_count or 0)
 
     async def ping(self) -> bool:
         try:
-            async with asyncio.timeout(self._publish_timeout):
+            async with asyncio.timeout(self.publish_timeout):
                 await self._ensure_channel()
             return self._connection is not None and not self._connection.is_closed
         except Exception:  # noqa: BLE001
@@ -319,6 +332,7 @@ class SqliteJobQueue:
     ) -> None:
         self._conn = conn
         self._owns_connection = owns_connection
+        self.publish_timeout = BUSY_TIMEOUT  # one INSERT, waiting at most for another writer's lock
         self._policy = policy or RetryPolicy()
         self._poll = poll_interval
         self._lease = lease_seconds

@@ -95,13 +95,16 @@ async def apply_schema(conn: aiosqlite.Connection, schema: SqliteSchema) -> None
             await asyncio.sleep(0.1)
 
 
+BUSY_TIMEOUT = 10.0  # seconds a statement waits for another process's write lock before it fails
+
+
 async def open_sqlite(path: Path, *schemas: SqliteSchema) -> aiosqlite.Connection:
     """WAL lets the processes of one machine share the file; FULL sync keeps every commit."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path, isolation_level=None, timeout=10.0)
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
     conn.row_factory = aiosqlite.Row
     try:
-        await conn.execute("PRAGMA busy_timeout = 10000")
+        await conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         for attempt in range(50):
             try:
                 await conn.execute("PRAGMA journal_mode = WAL")

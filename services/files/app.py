@@ -21,7 +21,7 @@ from services.files.handlers import (
     MAX_JSON_UPLOAD_KEY,
     MAX_UPLOAD_KEY,
 )
-from services.files.library import Library
+from services.files.library import Library, claim_lifetime
 from services.files.routes import setup_routes
 from services.files.serving import DOWNLOADS_KEY, ObjectDownloads
 from services.files.settings import FilesSettings
@@ -67,8 +67,16 @@ async def reconciler_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
     library, blobs, checker = app[LIBRARY_KEY], app[BLOBS_KEY], app[CHECKER_KEY]
 
+    stale_after = claim_lifetime(settings.reconcile_after, app[JOBS_KEY].publish_timeout)
+    if stale_after > settings.reconcile_after:
+        log.warning(
+            "THUMBNAIL_RECONCILE_AFTER=%gs is less than twice the job queue's publish timeout: %gs is used",
+            settings.reconcile_after,
+            stale_after,
+        )
+
     async def republish() -> int:
-        return await library.republish_stale(settings.reconcile_after)
+        return await library.republish_stale(stale_after)
 
     async def sweep_blobs() -> int:
         return await checker.sweep_unreferenced(settings.blob_grace)

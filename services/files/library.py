@@ -34,6 +34,15 @@ MAX_THUMBNAIL_REQUESTS = 3  # jobs published per image (the first and two re-pub
 StageBytes = Callable[[], Awaitable[StoredBlob]]
 
 
+def claim_lifetime(configured: float, publish_timeout: float) -> float:
+    """How old a claim to re-publish a pending thumbnail job must be before another is made: at least
+    twice the queue's publish timeout. A claim stands while its publish may be in flight and until its
+    count is put back after a failure; were it stale sooner, another process (a replica, during a broker
+    outage) would claim the same job meanwhile, each claim counted, and the image would be `failed`
+    before the broker returned."""
+    return max(configured, 2 * publish_timeout)
+
+
 def _iso(epoch: float | None) -> str | None:
     return None if epoch is None else _iso_of(epoch)
 

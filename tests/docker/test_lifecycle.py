@@ -27,7 +27,7 @@ SIZES = (500, 250, 100)
 
 @pytest.fixture(scope="module", autouse=True)
 def production_settings(stack: DockerStack) -> None:
-    """The settings users run with: tests/api hurries the re-publishing of pending thumbnail jobs (after 4 s),
+    """The settings users run with: tests/api hurries the re-publishing of pending thumbnail jobs (after 6 s),
     which would make a lost job look kept and a slow one be made twice. Changed settings recreate the
     service containers."""
     for quick in ("THUMBNAIL_RECONCILE_INTERVAL", "THUMBNAIL_RECONCILE_AFTER"):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from services.files.files_store import FileRecord
+from services.files.library import Library, claim_lifetime
 from services.files.uploads import PatchRequest, UploadRequest
 from shared.database import new_id
 from shared.errors import DomainError, NotFoundError, ValidationError
@@ -168,6 +169,54 @@ async def test_stale_thumbnail_jobs_are_republished_a_bounded_number_of_times(fi
     assert record is not None and record.thumbnail == "failed"
     async with files.jobs._conn.execute("SELECT COUNT(*) FROM jobs") as cursor:
         assert (await cursor.fetchone())[0] == 3
+
+
+class BrokerDown:
+    """A queue whose broker is away: each publish hangs for the whole publish timeout, then fails."""
+
+    publish_timeout = 0.3
+
+    async def publish(self, queue: str, payload: Any) -> None:
+        await asyncio.sleep(self.publish_timeout)
+        raise ConnectionError("broker away")
+
+
+async def replicas_reconcile_during_an_outage(files: Files, stale_after: float) -> FileRecord:
+    """Three files replicas re-publish the pending job of one image (claims older than `stale_after`),
+    every 20 ms for 1.5 s, while every publish hangs and fails; then the record as they leave it."""
+
+    async def stage():  # type: ignore[no-untyped-def]
+        return await files.library._blobs.write(image_bytes(20, 20))
+
+    view = await files.library.upload(OWNER, UploadRequest("i.png", "image", 0, False, "x"), stage)
+    replicas = [Library(files.store, files.library._blobs, BrokerDown(), files.leases) for _ in range(3)]  # type: ignore[arg-type]
+
+    async def reconcile(replica: Library) -> None:
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            await replica.republish_stale(stale_after)
+            await asyncio.sleep(0.02)
+
+    await asyncio.gather(*(reconcile(replica) for replica in replicas))
+    record = await files.store.get(view["id"])
+    assert record is not None
+    return record
+
+
+async def test_replicas_retrying_during_an_outage_do_not_stack_claims(files: Files) -> None:
+    # A claim lasts at least twice the publish timeout: one replica publishes at a time, each failure
+    # puts its count back, and the image stays pending for when the broker returns.
+    stale_after = claim_lifetime(0.05, BrokerDown.publish_timeout)
+    assert stale_after == 2 * BrokerDown.publish_timeout
+    record = await replicas_reconcile_during_an_outage(files, stale_after)
+    assert record.thumbnail == "pending" and record.thumbnail_requests <= 2
+
+
+async def test_claims_shorter_than_a_publish_stack_up(files: Files) -> None:
+    # What the rule prevents, the configured age taken as is: claims made while publishes are in flight
+    # all count, and the image is failed within the outage.
+    record = await replicas_reconcile_during_an_outage(files, 0.05)
+    assert record.thumbnail == "failed"
 
 
 async def test_a_download_whose_bytes_differ_in_size_fails_loudly(files: Files) -> None:

@@ -41,7 +41,7 @@ FAULT_GRACE = 2.0  # seconds after a restarted service is healthy during which 5
 def soak_stack(backends: Backends, tmp_path: Path) -> Iterator[Stack]:
     extra = {
         "THUMBNAIL_RECONCILE_INTERVAL": "0.5",
-        "THUMBNAIL_RECONCILE_AFTER": "4",
+        "THUMBNAIL_RECONCILE_AFTER": "6",
         "TREE_LEASE_SECONDS": "2",
         "LOG_LEVEL": "WARNING",
     }

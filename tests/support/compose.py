@@ -73,9 +73,9 @@ class ComposeStack(Stack):
             **env,
             "INTERNAL_SECRET": self.secret,
             "THUMBNAIL_RECONCILE_INTERVAL": "1",
-            # Past the job publish timeout (3 s): a claim outlasts the publish it covers, so replicas retrying
-            # during a broker outage never stack claims up to the limit (production waits 60 s).
-            "THUMBNAIL_RECONCILE_AFTER": "4",
+            # Quick, yet not below what the files service allows (twice the job publish timeout: 6 s with
+            # RabbitMQ, 20 s with the SQLite queue, which raises it); production waits 60 s.
+            "THUMBNAIL_RECONCILE_AFTER": "6",
             **self.extra_env,
         }
 

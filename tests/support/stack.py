@@ -46,9 +46,9 @@ class Stack:
             "FILES_PORT": str(self.ports["files"]),
             "THUMBNAILER_PORT": str(self.ports["thumbnailer"]),
             "THUMBNAIL_RECONCILE_INTERVAL": "1",
-            # Past the job publish timeout (3 s): a claim outlasts the publish it covers, so replicas retrying
-            # during a broker outage never stack claims up to the limit (production waits 60 s).
-            "THUMBNAIL_RECONCILE_AFTER": "4",
+            # Quick, yet not below what the files service allows (twice the job publish timeout: 6 s with
+            # RabbitMQ, 20 s with the SQLite queue, which raises it); production waits 60 s.
+            "THUMBNAIL_RECONCILE_AFTER": "6",
             "LOG_LEVEL": "INFO",
             **backends.env(),
             **(extra_env or {}),
