@@ -112,6 +112,10 @@ def status_for(error: DomainError) -> int:
 
 FailureRule = Callable[[BaseException], int | None]
 
+# How long a request waits for an engine's shared resource (a pooled connection, another process's write
+# lock) before the wait fails and it is answered 503.
+ENGINE_WAIT_SECONDS = 10.0
+
 
 def failure_rule(
     unavailable: tuple[type[BaseException], ...] = (), full: tuple[type[BaseException], ...] = ()

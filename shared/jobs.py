@@ -24,21 +24,12 @@ import aiosqlite
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from aiohttp import web
 
-from shared.errors import failure_rule
+from shared.errors import ENGINE_WAIT_SECONDS, failure_rule
 from shared.health import Check, hold
 from shared.logs import NO_REQUEST, REQUEST_ID, well_formed
 from shared.metrics import JOB_DURATION, JOBS, QUEUE_DEPTH, Refresh
 from shared.settings import EngineSettings
-from shared.sqlite import (
-    BUSY_TIMEOUT,
-    SQLITE_KEY,
-    SqliteSchema,
-    apply_schema,
-    fetch,
-    open_sqlite,
-    select_engine,
-    sqlite_alive,
-)
+from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, open_sqlite, select_engine, sqlite_alive
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +323,7 @@ class SqliteJobQueue:
     ) -> None:
         self._conn = conn
         self._owns_connection = owns_connection
-        self.publish_timeout = BUSY_TIMEOUT  # one INSERT, waiting at most for another writer's lock
+        self.publish_timeout = ENGINE_WAIT_SECONDS  # one INSERT, waiting at most for another writer's lock
         self._policy = policy or RetryPolicy()
         self._poll = poll_interval
         self._lease = lease_seconds

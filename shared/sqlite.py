@@ -18,7 +18,7 @@ from typing import Any
 import aiosqlite
 from aiohttp import web
 
-from shared.errors import FailureRule, add_failure_rule
+from shared.errors import ENGINE_WAIT_SECONDS, FailureRule, add_failure_rule
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +95,13 @@ async def apply_schema(conn: aiosqlite.Connection, schema: SqliteSchema) -> None
             await asyncio.sleep(0.1)
 
 
-BUSY_TIMEOUT = 10.0  # seconds a statement waits for another process's write lock before it fails
-
-
 async def open_sqlite(path: Path, *schemas: SqliteSchema) -> aiosqlite.Connection:
     """WAL lets the processes of one machine share the file; FULL sync keeps every commit."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=ENGINE_WAIT_SECONDS)
     conn.row_factory = aiosqlite.Row
     try:
-        await conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        await conn.execute(f"PRAGMA busy_timeout = {int(ENGINE_WAIT_SECONDS * 1000)}")
         for attempt in range(50):
             try:
                 await conn.execute("PRAGMA journal_mode = WAL")

@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from shared.batching import Batched
-from shared.errors import failure_rule
+from shared.errors import ENGINE_WAIT_SECONDS, failure_rule
 from shared.health import Check, hold
 from shared.settings import EngineSettings
 from shared.sqlite import SQLITE_KEY, SqliteSchema, apply_schema, fetch, select_engine, sqlite_alive
@@ -30,7 +30,6 @@ TOKEN_KEY_PREFIX = "auth_"  # noqa: S105 - the contract's Redis key layout, not 
 
 # Connections per process; more concurrent requests queue for one (Redis answers a GET in microseconds).
 POOL_SIZE = 64
-POOL_WAIT_SECONDS = 10.0
 # Redis not answering (or still loading, or a read-only replica) is a 503; out of memory is a 507.
 FAILURES = failure_rule(
     unavailable=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ReadOnlyError),
@@ -68,7 +67,7 @@ class RedisTokenStore:
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
             max_connections=POOL_SIZE,
-            timeout=POOL_WAIT_SECONDS,
+            timeout=ENGINE_WAIT_SECONDS,
             decode_responses=True,
             socket_connect_timeout=1,
             socket_timeout=2,
