@@ -16,6 +16,7 @@ from shared.errors import DomainError, NotFoundError, ValidationError
 from shared.identity import Caller
 from tests.files.conftest import Files
 from tests.support.images import image_bytes
+from tests.support.inprocess import eventually
 
 OWNER = Caller(new_id())
 
@@ -174,48 +175,61 @@ async def test_stale_thumbnail_jobs_are_republished_a_bounded_number_of_times(fi
 class BrokerDown:
     """A queue whose broker is away: each publish hangs for the whole publish timeout, then fails."""
 
-    publish_timeout = 0.3
+    publish_timeout = 1.0
+
+    def __init__(self) -> None:
+        self.publishes = 0
 
     async def publish(self, queue: str, payload: Any) -> None:
+        self.publishes += 1
         await asyncio.sleep(self.publish_timeout)
         raise ConnectionError("broker away")
 
 
 async def replicas_reconcile_during_an_outage(files: Files, stale_after: float) -> FileRecord:
-    """Three files replicas re-publish the pending job of one image (claims older than `stale_after`),
-    every 20 ms for 1.5 s, while every publish hangs and fails; then the record as they leave it."""
+    """Three files replicas re-publish the pending job of one image (claims older than `stale_after`)
+    while the broker is away: the first once the job is stale, each next one while the publishes before
+    it are in flight. Then the record as they leave it."""
 
     async def stage():  # type: ignore[no-untyped-def]
         return await files.library._blobs.write(image_bytes(20, 20))
 
     view = await files.library.upload(OWNER, UploadRequest("i.png", "image", 0, False, "x"), stage)
-    replicas = [Library(files.store, files.library._blobs, BrokerDown(), files.leases) for _ in range(3)]  # type: ignore[arg-type]
+    broker = BrokerDown()
+    replicas = [Library(files.store, files.library._blobs, broker, files.leases) for _ in range(3)]  # type: ignore[arg-type]
 
-    async def reconcile(replica: Library) -> None:
-        deadline = time.monotonic() + 1.5
-        while time.monotonic() < deadline:
-            await replica.republish_stale(stale_after)
-            await asyncio.sleep(0.02)
+    async def stale() -> bool:
+        return bool(await files.store.stale_thumbnails(time.time() - stale_after, 1))
 
-    await asyncio.gather(*(reconcile(replica) for replica in replicas))
+    await eventually(stale)
+    rounds: list[asyncio.Task[int]] = []
+    for replica in replicas:
+        before = broker.publishes
+        rounds.append(asyncio.create_task(replica.republish_stale(stale_after)))
+
+        async def claimed_or_over(this: asyncio.Task[int] = rounds[-1], before: int = before) -> bool:
+            return this.done() or broker.publishes > before
+
+        await eventually(claimed_or_over)
+    await asyncio.gather(*rounds)
     record = await files.store.get(view["id"])
     assert record is not None
     return record
 
 
 async def test_replicas_retrying_during_an_outage_do_not_stack_claims(files: Files) -> None:
-    # A claim lasts at least twice the publish timeout: one replica publishes at a time, each failure
-    # puts its count back, and the image stays pending for when the broker returns.
-    stale_after = claim_lifetime(0.05, BrokerDown.publish_timeout)
+    # A claim lasts at least twice the publish timeout: a job whose publish is in flight is not claimed
+    # again, the failure puts the count back, and the image stays pending for when the broker returns.
+    stale_after = claim_lifetime(0.0, BrokerDown.publish_timeout)
     assert stale_after == 2 * BrokerDown.publish_timeout
     record = await replicas_reconcile_during_an_outage(files, stale_after)
-    assert record.thumbnail == "pending" and record.thumbnail_requests <= 2
+    assert (record.thumbnail, record.thumbnail_requests) == ("pending", 1)
 
 
 async def test_claims_shorter_than_a_publish_stack_up(files: Files) -> None:
-    # What the rule prevents, the configured age taken as is: claims made while publishes are in flight
-    # all count, and the image is failed within the outage.
-    record = await replicas_reconcile_during_an_outage(files, 0.05)
+    # What the rule prevents, the configured age taken as is: the claims made while publishes are in
+    # flight all count, and the image is failed within the outage.
+    record = await replicas_reconcile_during_an_outage(files, 0.0)
     assert record.thumbnail == "failed"
 
 
