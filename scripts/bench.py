@@ -453,7 +453,8 @@ def endpoints() -> None:
             for two in engines_floor(backends):
                 shares = " ".join(f"{name} {ms:.2f}" for name, ms in two.cpu_ms.items())
                 print(
-                    f"    {two.scenario:<36} {two.rps:6.0f} req/s, cpu {two.cpu_total:.2f} ms/req ({shares})",
+                    f"    {two.scenario:<36} {two.rps:6.0f} req/s  p50 {two.p50_ms:6.1f}  p99 {two.p99_ms:7.1f} ms"
+                    f"  cpu {two.cpu_total:.2f} ms/req ({shares})",
                     flush=True,
                 )
 
