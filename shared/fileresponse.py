@@ -14,8 +14,7 @@ from aiohttp.helpers import ETAG_ANY, ETag
 ACCEL_REQUEST_HEADER = "X-FM-Accel"
 SENDFILE_HEADER = "X-FM-Sendfile"
 SENDFILE_ETAG_HEADER = "X-FM-Sendfile-ETag"
-DATE_CONDITIONALS = (hdrs.IF_MODIFIED_SINCE, hdrs.IF_UNMODIFIED_SINCE)
-CONDITIONAL_HEADERS = (hdrs.IF_MATCH, hdrs.IF_NONE_MATCH, *DATE_CONDITIONALS)
+CONDITIONAL_HEADERS = (hdrs.IF_MATCH, hdrs.IF_NONE_MATCH, hdrs.IF_MODIFIED_SINCE, hdrs.IF_UNMODIFIED_SINCE)
 
 
 # uvloop has no loop.sendfile(): FileResponse then sends chunks read by a thread, and larger chunks
@@ -92,11 +91,11 @@ def etag_matches(request_tags: tuple[ETag, ...], tag: ETag, weak: bool) -> bool:
     )
 
 
-def without_conditionals(request: web.Request, names: tuple[str, ...] = CONDITIONAL_HEADERS) -> web.Request:
-    """The request minus the conditional headers already decided (by the files service)."""
-    if not any(name in request.headers for name in names):
+def without_conditionals(request: web.Request) -> web.Request:
+    """The request minus the conditional headers, all decided by the files service."""
+    if not any(name in request.headers for name in CONDITIONAL_HEADERS):
         return request
     stripped = request.headers.copy()
-    for name in names:
+    for name in CONDITIONAL_HEADERS:
         stripped.popall(name, None)
     return request.clone(headers=stripped)
